@@ -1,0 +1,15 @@
+"""The event store: the append-only log every reader rebuilds state from."""
+
+from podium.store.errors import (
+    ConcurrencyConflict,
+    EventTooLarge,
+    InvalidAppend,
+    StorageError,
+    StoreError,
+)
+from podium.store.sqlite import DEFAULT_MAX_EVENT_BYTES, SqliteEventStore, prepare_database
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES", "ConcurrencyConflict", "EventTooLarge", "InvalidAppend",
+    "SqliteEventStore", "StorageError", "StoreError", "prepare_database",
+]  # fmt: skip
