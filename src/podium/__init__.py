@@ -1,0 +1,3 @@
+"""Podium: a self-hosted orchestrator for AI coding agents."""
+
+__version__ = "0.1.0"

@@ -72,13 +72,15 @@ class TestsWrittenData(Payload):
     module: str
     path: str
     code: str
-    source: Literal["task", "agent", "doctest"]
+    source: Literal["task", "doctest", "agent", "smoke"]
+    note: str = ""  # why these tests replaced earlier ones, if they did
 
 
 class QualityViolationData(Payload):
     module: str
     round: int = Field(ge=1)
     violations: list[ViolationData] = Field(min_length=1)
+    code: str = ""  # the rejected code, so the log shows what the gate saw
 
 
 class TestStartedData(Payload):

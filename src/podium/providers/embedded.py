@@ -7,6 +7,7 @@ By default it runs Gemma 3 270M (Q4_K_M) shipped by the PyPI package
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import os
 import threading
@@ -58,10 +59,11 @@ def packaged_model_path() -> Path:
 
 
 def render_prompt(request: CompletionRequest) -> str:
-    """The plain completion prompt for a base model: system, prompt, then the prefill the
-    continuation starts from, separated by blank lines."""
-    head = "\n\n".join(part for part in (request.system, request.prompt) if part)
-    return f"{head}\n\n{request.prefill}"
+    """The plain completion prompt for a base model: the system text and a blank line (when
+    there is a system text), the prompt, and the prefill appended to it as is, so that the
+    caller controls exactly where the continuation starts."""
+    head = f"{request.system}\n\n" if request.system else ""
+    return f"{head}{request.prompt}{request.prefill}"
 
 
 @dataclass
@@ -73,6 +75,16 @@ class _Loaded:
 
 _models: dict[tuple[Path, int, int | None], _Loaded] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed here, while modules are intact: llama's own __del__ fails noisily when it runs
+    # during interpreter teardown.
+    with _models_lock:
+        for loaded in _models.values():
+            loaded.llm.close()
+        _models.clear()
 
 
 def _load(path: Path, n_ctx: int, n_threads: int | None, seed: int) -> _Loaded:
@@ -108,6 +120,7 @@ class EmbeddedProvider:
     """
 
     name = NAME
+    style = "completion"  # a base model: prompted by completion, not chat
 
     def __init__(
         self,
@@ -153,6 +166,9 @@ class EmbeddedProvider:
                     f"prompt is {len(tokens)} tokens, too long for the context window of "
                     f"{self.n_ctx} tokens (at least one must be left to generate)",
                 )
+            # Drop the previous call's KV cache: reusing a matching prefix evaluates the prompt
+            # in different batches, which shifts logits enough to change greedy output.
+            loaded.llm.reset()
             try:
                 return loaded.llm.create_completion(  # type: ignore[return-value]
                     tokens,
