@@ -23,29 +23,38 @@ def test_packaged_model_path_is_the_assembled_gguf() -> None:
 
 
 def test_render_prompt() -> None:
-    request = CompletionRequest(system="Be terse.", prompt="Name a color.", prefill="Color:")
-    assert render_prompt(request) == "Be terse.\n\nName a color.\n\nColor:"
-    assert render_prompt(CompletionRequest(prompt="Hi")) == "Hi\n\n"
+    request = CompletionRequest(system="Be terse.", prompt="Name a color.\n", prefill="Color:")
+    assert render_prompt(request) == "Be terse.\n\nName a color.\nColor:"
+    assert render_prompt(CompletionRequest(prompt="Hi")) == "Hi"
 
 
 async def test_completes_deterministically_at_temperature_zero() -> None:
     provider = EmbeddedProvider()
     assert isinstance(provider, Provider)
     request = CompletionRequest(
+        system="You write Python.",
+        prompt="Write a function that reverses a string.\n",
+        prefill="```python\n",
+        max_tokens=64,
+    )
+    # Known to change `request`'s answer when llama reuses its KV cache between the calls.
+    other = CompletionRequest(
         system="Answer with one word.",
         prompt="The capital of France is Paris. The capital of Italy is",
         prefill="Answer:",
         max_tokens=8,
     )
     first = await provider.complete(request)
-    second = await provider.complete(request)
-    assert first.text.startswith("Answer:")
-    assert first.text.removeprefix("Answer:").strip()
+    assert first.text.startswith("```python\n")
+    assert first.text.removeprefix("```python\n").strip()
     assert first.tokens_in > 0 and first.tokens_out > 0
     assert (first.provider, first.model) == ("embedded", "gemma-3-270m-q4_k_m")
     assert first.finish_reason in {"stop", "length"}
-    assert second.text == first.text
-    assert (second.tokens_in, second.tokens_out) == (first.tokens_in, first.tokens_out)
+    await provider.complete(other)
+    for _ in range(2):
+        again = await provider.complete(request)
+        assert again.text == first.text
+        assert (again.tokens_in, again.tokens_out) == (first.tokens_in, first.tokens_out)
 
 
 async def test_stop_sequence_ends_the_answer() -> None:

@@ -21,7 +21,7 @@ def tests_from_examples(task: str, module: ModulePlan) -> str | None:
 
     None when the task has no examples. Each example is checked the way doctest checks it.
     """
-    examples = doctest.DocTestParser().get_examples(task)
+    examples = doctest.DocTestParser().get_examples(_example_text(task))
     if not examples:
         return None
     text = "".join(
@@ -47,6 +47,18 @@ def test_examples_from_the_task():
     runner.run(test)
     assert not failures, "\\n".join(failures)
 '''
+
+
+def _example_text(task: str) -> str:
+    """Where the examples live: the docstrings when the task is code (so the closing quotes
+    are not read as expected output), else the task's text."""
+    try:
+        tree = ast.parse(task)
+    except SyntaxError:
+        return task
+    docs = [ast.get_docstring(node) or "" for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    return "\n".join(docs) or task
 
 
 def smoke_tests(module: ModulePlan) -> str:

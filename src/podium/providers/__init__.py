@@ -48,7 +48,9 @@ def create_provider(
         return EmbeddedProvider(model_path=Path(model_path) if model_path else None)
     if name == "openai":
         if not base_url or not model:
-            missing = [opt for opt, value in (("base_url", base_url), ("model", model)) if not value]
+            missing = [
+                opt for opt, value in (("base_url", base_url), ("model", model)) if not value
+            ]
             raise ValueError(f"provider 'openai' needs option(s): {', '.join(missing)}")
         return OpenAICompatProvider(base_url=base_url, api_key=api_key, model=model)
     if name == "scripted":

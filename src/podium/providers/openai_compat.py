@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from podium.providers.base import Completion, CompletionRequest, ProviderError
 
@@ -37,12 +37,13 @@ class OpenAICompatProvider:
             base_url=base_url,
             api_key=api_key or PLACEHOLDER_API_KEY,
             max_retries=0,
-            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+            # openai.Timeout is the SDK's own httpx Timeout class.
+            timeout=openai.Timeout(timeout_s, connect=min(10.0, timeout_s)),
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Send ``[system, user]`` messages and return the first choice."""
-        messages: list[dict[str, str]] = []
+        messages: list[ChatCompletionMessageParam] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         messages.append({"role": "user", "content": request.prompt})
@@ -50,7 +51,7 @@ class OpenAICompatProvider:
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]  # plain dicts are the wire shape
+                messages=messages,
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 stop=list(request.stop) or None,
@@ -61,9 +62,7 @@ class OpenAICompatProvider:
             raise self._error(f"server unreachable at {self.base_url}: {exc}") from exc
         except openai.APIStatusError as exc:
             body = exc.response.text[:_BODY_EXCERPT_CHARS]
-            raise self._error(
-                f"HTTP {exc.status_code} from {self.base_url}: {body}"
-            ) from exc
+            raise self._error(f"HTTP {exc.status_code} from {self.base_url}: {body}") from exc
         except openai.OpenAIError as exc:
             raise self._error(f"bad response from {self.base_url}: {exc}") from exc
         latency = time.perf_counter() - started
@@ -74,7 +73,7 @@ class OpenAICompatProvider:
         return Completion(
             text=choice.message.content or "",
             provider=NAME,
-            model=response.model or self.model,
+            model=self.model,
             tokens_in=usage.prompt_tokens if usage else 0,
             tokens_out=usage.completion_tokens if usage else 0,
             latency_s=latency,

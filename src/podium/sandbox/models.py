@@ -11,7 +11,11 @@ from podium.sandbox.report import failure_excerpt
 
 
 class SandboxLimits(BaseModel):
-    """Resource limits for one sandboxed run; every value must be positive."""
+    """Resource limits for one sandboxed run.
+
+    Validated: every value is positive, and ``output_chars`` at least 100 so the elision marker
+    fits. Frozen, so one instance can be shared as a default.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -27,7 +31,7 @@ class SandboxLimits(BaseModel):
     """Characters of combined output kept: head and tail, the middle elided with a marker."""
 
 
-class IsolationLevel(str, enum.Enum):
+class IsolationLevel(enum.StrEnum):
     """How strongly a run was isolated; recorded with every result."""
 
     BUBBLEWRAP = "bubblewrap"

@@ -63,6 +63,7 @@ class Workspace:
         target = (self.root / pure).resolve()
         if target == self.root or not target.is_relative_to(self.root):
             raise ValueError(
-                f"workspace path {relative_path!r} resolves to {target}, which is not inside {self.root}"
+                f"workspace path {relative_path!r} resolves to {target}, "
+                f"which is not inside {self.root}"
             )
         return target

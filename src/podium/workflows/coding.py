@@ -215,10 +215,28 @@ def now() -> float:
     return time.time()
 
 
+@DBOS.step()
+def fail(task_id: str, reason: str, started_at: float) -> str:
+    StepLog(task_id).emit(TaskFailed(task_id=task_id, data=TaskFailedData(
+        reason=reason, duration_s=max(time.time() - started_at, 0.0))))
+    return "failed"
+
+
 @DBOS.workflow()
 def coding_workflow(task_id: str) -> str:
-    """Run the task to TASK_COMPLETE or TASK_FAILED; returns "completed" or "failed"."""
+    """Run the task to TASK_COMPLETE or TASK_FAILED; returns "completed" or "failed".
+
+    Any error (a model that cannot be reached, a broken workspace) ends the task with
+    TASK_FAILED naming it, so every task's log ends with a terminal event.
+    """
     started_at = now()
+    try:
+        return _run(task_id, started_at)
+    except Exception as exc:
+        return fail(task_id, f"{type(exc).__name__}: {exc}", started_at)
+
+
+def _run(task_id: str, started_at: float) -> str:
     task = load_task(task_id)
     prompt, max_rounds = task["prompt"], task["max_rounds"]
     modules = start_and_plan(task_id, prompt)
