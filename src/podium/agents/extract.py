@@ -17,7 +17,7 @@ from dataclasses import dataclass
 __all__ = ["extract_code", "extract_json"]
 
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
-# An opening fence: up to any indent (models indent fences inside list items), three or more
+# An opening fence: any indent (models indent fences inside list items), three or more
 # backticks or tildes, then an optional info string whose first word is the language.
 _OPEN_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*?)[ \t]*$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[,.!?:;]?")

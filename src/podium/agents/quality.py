@@ -94,11 +94,22 @@ def _parse(source: str) -> ast.Module | Violation:
 
 # --- dropped placeholders -------------------------------------------------------------------
 
+# Comment rules. They were tuned against real code (the standard library and popular
+# packages), where phrases like "# Same as above", "# the remaining functions" or
+# "# Other transport exceptions..." are ordinary prose and must not block an edit.
+
 _ELLIPSIS = r"(?:\.{2,}|…)"
-# Words that, next to an ellipsis, mark the comment as standing in for code.
+_BARE_ELLIPSIS = re.compile(rf"[\s\[\](){{}}<>.…]*{_ELLIPSIS}[\s\[\](){{}}<>.…]*")
+_OPENS_WITH_ELLIPSIS = re.compile(rf"[\[({{<\s]*{_ELLIPSIS}")
+_CLOSES_WITH_ELLIPSIS = re.compile(rf"{_ELLIPSIS}[\])}}>\s]*$")
+# Words that, in "# ... <words> ...", mark the comment as standing in for code.
 _OMISSION_WORD = re.compile(
-    r"\b(?:rest|remaining|remainder|existing|other|others|unchanged|same|omitted|previous|"
-    r"original|snip|snipped|etc|code|implementation|methods?|functions?)\b"
+    r"\b(?:rest|remaining|remainder|existing|other|unchanged|same|omitted|previous|original|"
+    r"snip|snipped|code|implementation)\b"
+)
+# With an ellipsis only in front ("# ... other methods") the words must be plainer still.
+_STRONG_OMISSION_WORD = re.compile(
+    r"\b(?:rest|remaining|existing|other|unchanged|omitted|previous|snip|snipped)\b"
 )
 _CODE_NOUN = (
     r"(?:code|implementation|logic|body|bodies|methods?|functions?|class(?:es)?|definitions?|"
@@ -110,48 +121,56 @@ _QUALIFIER = (
     r"omitted(?:\s+for\s+brevity)?|not\s+shown|(?:is|are|remains?|stays?)\s+"
     r"(?:the\s+same|unchanged|as\s+before|as\s+is)|(?:is|are)?\s*same\s+as\s+before)"
 )
-# Matched against the normalised comment text (see _normalise_comment).
+_TAIL = r"(?:\s+[\w']+){0,3}$"  # a few words may follow: "... remains the same as before"
+# Matched against the normalised comment text (see _normalise_comment). Most are anchored at
+# the start of the comment: "return the rest unchanged" describes data, not missing code.
 _PLACEHOLDER_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p)
     for p in (
-        # "rest unchanged", "the rest of the code remains the same", "rest is as before"
-        r"\brest\b.{0,40}?\b(?:unchanged|the\s+same|as\s+before|as\s+is|omitted)\b",
+        # "rest unchanged", "the rest of the code remains the same", "keep the rest as is"
+        r"^(?:(?:keep|leave|and)\s+)?(?:the\s+)?rest\s+"
+        rf"(?:of\s+(?:the\s+|this\s+|your\s+|my\s+)?(?:\w+\s+)?{_CODE_NOUN}\s+)?"
+        r"(?:(?:is|are|remains?|stays?)\s+)?(?:unchanged|the\s+same|as\s+before|as\s+is|omitted)"
+        + _TAIL,
         # "rest of the code", "rest of the file goes here" -- the whole comment
         rf"^(?:the\s+)?rest\s+of\s+(?:the\s+|this\s+|your\s+|my\s+)?(?:\w+\s+)?{_CODE_NOUN}"
         rf"(?:\s+{_QUALIFIER})?$",
-        # "existing code", "previous code here", "keep unchanged methods" -- the whole comment
-        rf"^{_VERB}?(?:the\s+|all\s+)?(?:existing|previous|prior|remaining|unchanged|same)\s+"
-        rf"(?:\w+\s+)?{_CODE_NOUN}(?:\s+{_QUALIFIER})?$",
-        # "other methods unchanged", "original code here": these words also label real
-        # sections ("# Other helpers"), so a qualifier is required
-        rf"^{_VERB}?(?:the\s+|all\s+)?(?:other|original|old|your)\s+"
-        rf"(?:\w+\s+)?{_CODE_NOUN}\s+{_QUALIFIER}$",
-        # "code omitted", "details omitted for brevity", "implementation not shown"
+        # "existing code", "previous implementation", "keep unchanged methods"
+        rf"^{_VERB}?(?:the\s+|all\s+)?(?:existing|previous|unchanged)\s+"
+        r"(?:code|implementation|logic|methods|functions)$",
+        # "existing imports here", "other methods unchanged", "original code remains the same":
+        # alone these words label real sections ("# the remaining functions"), so a qualifier
+        # is required
+        rf"^{_VERB}?(?:the\s+|all\s+)?(?:existing|previous|prior|remaining|unchanged|other|"
+        rf"original|old|your)\s+(?:\w+\s+)?{_CODE_NOUN}\s+{_QUALIFIER}$",
+        # "code omitted", "implementation omitted for brevity", "methods not shown"
         r"\b(?:code|implementation|logic|body|details?|rest|contents?|methods?|functions?|"
         r"lines?)\s+(?:omitted|elided|snipped|skipped|not\s+shown|left\s+out)\b",
-        r"\b(?:omitted|elided|snipped|skipped|left\s+out|shortened|abbreviated)\s+"
-        r"for\s+brevity\b",
+        r"^(?:omitted|elided|snipped|skipped|left\s+out)\s+for\s+brevity$",
         # "your code here", "implementation goes here", "add your logic here"
         r"\b(?:code|implementation|logic)\s+goes\s+here\b",
         r"\b(?:your|add|insert|put|write)\s+(?:\w+\s+)?(?:code|implementation|logic)\s+here\b",
+        r"^(?:the\s+)?(?:implementation|code|logic)\s+here$",
         # "same as before", "everything else is the same as before"
         r"^(?:\w+\s+){0,3}(?:is\s+|are\s+|remains?\s+|stays?\s+)?(?:the\s+)?same\s+as\s+"
-        r"(?:before|above|previously|earlier|the\s+original)$",
-        # "code remains the same", "all other methods stay unchanged"; the subject must open
-        # the comment so "the order of methods is the same as..." is left alone
+        r"(?:before|previously|earlier|the\s+original)$",
+        # "code remains the same", "all other methods stay unchanged", "everything else is
+        # unchanged"; the subject opens the comment, so "the order of methods is the same
+        # as..." and "functions that are the same in numpy" are left alone
         r"^(?:\w+\s+){0,2}(?:code|implementation|logic|body|everything(?:\s+else)?|"
         r"methods?|functions?|imports?|remainder)(?:\s+\w+){0,3}?\s+"
-        r"(?:remains?|stays?|is|are|left|kept)\s+(?:the\s+same|unchanged|as\s+is|as\s+before)"
-        r"(?:\s+\w+){0,3}$",
-        # a comment that is nothing but "unchanged", "snip", "implementation here"
-        r"^(?:unchanged|snip|snipped|etc|and\s+so\s+on|more\s+code|"
-        r"(?:the\s+)?(?:implementation|code|logic)\s+here)$",
+        r"(?:(?:remains?|stays?|left|kept)\s+(?:the\s+same|unchanged|as\s+is|as\s+before)|"
+        r"(?:is|are)\s+(?:unchanged|as\s+before))" + _TAIL,
+        r"^(?:unchanged|snip|snipped|more\s+code)$",
         # "TODO: implement", "TODO implement this", "FIXME: fill in the logic"
         r"\b(?:todo|fixme)\b\W*(?:implement|fill\s+in|write|complete|finish)"
         r"(?:\s+(?:this|me|it|here|later|the\s+rest|(?:the\s+)?(?:logic|code|body|function|"
         r"method|implementation)))?$",
     )
 )
+# Quoted text in a comment is mentioned, not meant: "# flags '# rest unchanged'". A single
+# quote only counts when no letter touches it from outside, so "don't" quotes nothing.
+_QUOTED = re.compile(r"\"[^\"]*\"|`[^`]*`|(?<!\w)'[^']*'(?!\w)")
 
 
 def _normalise_comment(comment: str) -> str:
@@ -163,37 +182,53 @@ def _normalise_comment(comment: str) -> str:
     return " ".join(re.split(r"[^\w']+", comment.lower())).strip()
 
 
-# Quoted text in a comment is mentioned, not meant: "# flags '# rest unchanged'". A single
-# quote only counts when no letter touches it from outside, so "don't" quotes nothing.
-_QUOTED = re.compile(r"\"[^\"]*\"|`[^`]*`|(?<!\w)'[^']*'(?!\w)")
+def _unquoted(comment: str) -> str:
+    return _QUOTED.sub(" _ ", comment).lstrip("#").strip().lower()
 
 
-def _is_placeholder_comment(comment: str) -> bool:
-    """Whether a ``#`` comment stands for code that was left out."""
-    comment = _QUOTED.sub(" _ ", comment)
-    raw = comment.lstrip("#").strip().lower()
-    if re.fullmatch(rf"[\s\[\](){{}}<>.…]*{_ELLIPSIS}[\s\[\](){{}}<>.…]*", raw):
-        return True
-    # An ellipsis that opens or closes the comment plus an omission word: "# ... other methods".
-    edge_ellipsis = re.match(rf"[\[({{<\s]*{_ELLIPSIS}", raw) or re.search(
-        rf"{_ELLIPSIS}[\])}}>\s]*$", raw
-    )
-    if edge_ellipsis and _OMISSION_WORD.search(raw):
-        return True
-    text = _normalise_comment(comment)
+def _is_bare_ellipsis(comment: str) -> bool:
+    """``# ...``, ``# …``, ``# [...]``: an ellipsis and nothing else."""
+    return _BARE_ELLIPSIS.fullmatch(_unquoted(comment)) is not None
+
+
+def _names_omission(comment: str) -> bool:
+    """Whether the words of a ``#`` comment say that code was left out."""
+    raw = _unquoted(comment)
+    opens, closes = _OPENS_WITH_ELLIPSIS.match(raw), _CLOSES_WITH_ELLIPSIS.search(raw)
+    if opens and closes and _OMISSION_WORD.search(raw):
+        return True  # "# ... other methods ...", "# ...existing code..."
+    if opens and len(raw.split()) <= 5 and _STRONG_OMISSION_WORD.search(raw):
+        return True  # "# ... other methods"; a trailing "..." alone is how prose trails off
+    text = _normalise_comment(raw)
     return any(p.search(text) for p in _PLACEHOLDER_PATTERNS)
 
 
-def _comments(source: str) -> Iterator[tuple[int, str]]:
-    """Yield ``(line, text)`` for each comment token; string contents are never comments."""
+def _own_line_comments(source: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(line, text)`` of each comment alone on its line.
+
+    Only those can stand in for code: a comment after code on the same line remarks on that
+    code ("return arg  # unchanged!"). Text inside string literals is never a comment.
+    """
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.COMMENT:
+            if tok.type == tokenize.COMMENT and not tok.line[: tok.start[1]].strip():
                 yield tok.start[0], tok.string
     except (tokenize.TokenError, SyntaxError):
         # The source already parsed, so this is a tokenizer corner case; the comments
         # yielded so far are still real.
         return
+
+
+def _placeholder_comments(source: str) -> Iterator[tuple[int, str]]:
+    comments = dict(_own_line_comments(source))
+    for line, text in comments.items():
+        if _is_bare_ellipsis(text):
+            # A lone "# ..." stands for code; inside a block of comments it elides prose or
+            # rows of a table.
+            if line - 1 not in comments and line + 1 not in comments:
+                yield line, text
+        elif _names_omission(text):
+            yield line, text
 
 
 def _is_ellipsis(stmt: ast.stmt) -> bool:
@@ -241,9 +276,8 @@ def _dropped_ellipses(tree: ast.Module) -> Iterator[int]:
 
 def _dropped_placeholders(source: str, tree: ast.Module) -> Violation | None:
     found: dict[int, str] = {}
-    for line, comment in _comments(source):
-        if _is_placeholder_comment(comment):
-            found.setdefault(line, f"comment {comment.strip()!r}")
+    for line, comment in _placeholder_comments(source):
+        found[line] = f"comment {comment.strip()!r}"
     for line in _dropped_ellipses(tree):
         found.setdefault(line, "bare '...'")
     if not found:
