@@ -60,7 +60,8 @@ def parse_plan(answer: str, task: str) -> Plan:
     try:
         modules = [ModulePlan.model_validate(item) for item in found]
     except ValidationError as exc:
-        return fallback_plan(task, f"the planner's modules were malformed: {exc.errors()[0]['msg']}")
+        problem = exc.errors()[0]["msg"]
+        return fallback_plan(task, f"the planner's modules were malformed: {problem}")
     names = [m.name for m in modules]
     bad = [n for n in names if not _usable_module_name(n)]
     if bad:

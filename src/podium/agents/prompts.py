@@ -125,7 +125,8 @@ def _completion_code(task: str, module: ModulePlan, purpose: str, previous_code:
     if feedback is None:
         prompt = EXAMPLE_CODE
     else:
-        before = f"# {module.name}.py, rejected:\n{previous_code.strip()}\n" if previous_code else ""
+        before = (f"# {module.name}.py, rejected:\n{previous_code.strip()}\n"
+                  if previous_code else "")
         prompt = f"{EXAMPLE_CODE}\n\n{before}# Why it was rejected:\n# {_comment(feedback)}\n"
     return CompletionRequest(prompt=prompt, prefill="\n\n" + opening, purpose=purpose,
                              max_tokens=384, stop=COMPLETION_STOPS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.cli import parse_point
+from podium.cli.tasks import parse_point
 
 TASK = "Write a function add(a, b) that returns the sum of two numbers"
 RIGHT = "def add(a, b):\n    return a + b\n"

@@ -1,6 +1,7 @@
-"""The `podium` command. Thin: parse, call the task service, render.
+"""`podium run`, `resume`, `events`, `replay`: running and inspecting coding tasks.
 
-Exit codes: 0 the task completed, 1 the task failed, 2 bad input.
+Thin: parse, call the task service, render. Exit codes: 0 the task completed, 1 the task
+failed, 2 bad input.
 """
 
 from __future__ import annotations
@@ -12,36 +13,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from podium.cli.app import (
+    EXIT_DONE,
+    EXIT_FAILED,
+    BadInput,
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    out,
+    settings_from,
+)
 from podium.config import Settings
 from podium.events import Event, TaskState
 from podium.services import TaskNotFound, TaskReader, TaskService
-
-app = typer.Typer(help="Podium: plans coding tasks, has models write the code, tests it, "
-                       "corrects it, and keeps a replayable log of everything.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console(stderr=True)
-out = Console(highlight=False)
-
-EXIT_DONE, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-HomeOption = Annotated[Path | None, typer.Option("--home", help="Podium's data folder "
-                                                 "(database and workspaces); default .podium")]
-JsonOption = Annotated[bool, typer.Option("--json", help="print events as JSON lines")]
-
-
-class BadInput(Exception):
-    """Input the user must fix; printed without a traceback, exit code 2."""
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except (ValidationError, ValueError) as exc:
-        raise BadInput(f"invalid configuration: {exc}") from exc
 
 
 def _service(settings: Settings) -> TaskService:
@@ -49,11 +37,6 @@ def _service(settings: Settings) -> TaskService:
         return TaskService(settings)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command()
@@ -73,11 +56,11 @@ def run(
     """Run a coding task to the end, showing progress; resumes interrupted tasks first."""
     try:
         tests_text = _read_tests(tests)
-        settings = _settings(provider=provider, model=model, openai_base_url=base_url,
+        settings = settings_from(provider=provider, model=model, openai_base_url=base_url,
                              script=script, max_rounds=max_rounds, home=home)
         service = _service(settings)
     except BadInput as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     try:
         interrupted = service.resume_interrupted()
         if interrupted and not as_json:
@@ -86,7 +69,7 @@ def run(
         try:
             task_id = service.submit(task, tests=tests_text, task_id=task_id)
         except ValueError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         _follow(service, task_id, as_json)
         state = service.state(task_id)
         if not as_json:
@@ -99,7 +82,7 @@ def run(
 @app.command()
 def resume(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Finish the tasks that were interrupted (crash, kill, power loss)."""
-    service = _service(_settings(home=home))
+    service = _service(settings_from(home=home))
     try:
         interrupted = service.resume_interrupted()
         if not interrupted:
@@ -120,12 +103,12 @@ def resume(home: HomeOption = None, as_json: JsonOption = False) -> None:
 def events(task_id: str, home: HomeOption = None,
            as_json: JsonOption = False) -> None:
     """Print a task's event log."""
-    reader = TaskReader(_settings(home=home))
+    reader = TaskReader(settings_from(home=home))
     try:
         for event in reader.events(task_id):
             _print_event(event, as_json)
     except TaskNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         reader.close()
 
@@ -141,12 +124,12 @@ def replay(
     try:
         seq, moment = parse_point(at)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    reader = TaskReader(_settings(home=home))
+        raise fail(str(exc)) from None
+    reader = TaskReader(settings_from(home=home))
     try:
         state = reader.state(task_id, seq=seq, at=moment)
     except TaskNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         reader.close()
     if as_json:
@@ -275,6 +258,3 @@ def _summary(service: TaskReader | None, state: TaskState) -> None:
         out.print(f"workspace: {service.workspace(state.task_id)}")
         out.print(f"event log: podium events {state.task_id}")
 
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
