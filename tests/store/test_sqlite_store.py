@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from podium.events import UnknownEvent
 from podium.store import (
@@ -18,11 +19,14 @@ from podium.store import (
 
 from ..events.factories import code, created
 
+MIGRATIONS = Path(__file__).parents[2] / "src" / "podium" / "store" / "migrations"
+
 
 def test_a_new_file_is_in_wal_mode_and_migrated(store: SqliteEventStore) -> None:
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT version_num FROM podium_alembic_version").fetchone()[0] == "0001"
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert conn.execute("SELECT version_num FROM podium_alembic_version").fetchone()[0] == head
     SqliteEventStore(store.path).close()  # opening again is a no-op migration
 
 

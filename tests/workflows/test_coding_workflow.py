@@ -135,7 +135,7 @@ def test_task_examples_become_the_tests(make_service) -> None:
 def test_runaway_code_is_stopped_and_the_workflow_carries_on(make_service) -> None:
     forever = "def add(a, b):\n    while True:\n        pass\n"
     service = make_service({"plan": ["x"], "code": [forever], "fix": [RIGHT]},
-                           test_timeout_s=3)
+                           test_timeout_s=8)
     task_id = service.submit(TASK, tests=TESTS)
     assert service.wait(task_id) == "completed"
     failed = next(e for e in service.events(task_id) if e.type == "TEST_FAILED")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import structlog
@@ -97,20 +98,39 @@ def project(events: Iterable[Event], state: TaskState | None = None) -> TaskStat
     Stale reports are ignored; unknown event types are skipped with a warning; a repeated seq
     raises ProjectionError because it means the log itself is corrupt.
     """
+    return project_in_order(sorted(events, key=_SEQ), state)
+
+
+def project_in_order(events: Iterable[Event], state: TaskState | None = None) -> TaskState:
+    """``project`` for events that already come in seq order, as the store reads them.
+
+    Each event is applied as it arrives and nothing is kept, so a rebuild from
+    ``store.iter_task(task_id)`` needs memory for one chunk, not for the whole log. The rules are
+    project's; in addition, a seq lower than the one before raises ProjectionError (project sorts
+    first, so it never sees one).
+    """
     state = state or TaskState()
-    ordered = sorted(events, key=lambda e: e.seq)
-    seen: set[int] = set()
-    for event in ordered:
-        if event.seq in seen or (state.last_seq and event.seq <= state.last_seq):
-            raise ProjectionError(f"duplicate seq {event.seq} in task {event.task_id}")
-        seen.add(event.seq)
+    previous: int | None = None
+    for event in events:
+        seq = event.seq
+        if previous is not None and seq < previous:
+            raise ProjectionError(
+                f"seq {seq} comes after seq {previous} in task {event.task_id}: not in seq order"
+            )
+        # In seq order, a repeated seq is the one just applied.
+        if seq == previous or (state.last_seq and seq <= state.last_seq):
+            raise ProjectionError(f"duplicate seq {seq} in task {event.task_id}")
+        previous = seq
         if state.task_id is None:
             state.task_id = event.task_id
         elif event.task_id != state.task_id:
             raise ProjectionError(f"event of task {event.task_id} in task {state.task_id}'s log")
         _apply(state, event)
-        state.last_seq = event.seq
+        state.last_seq = seq
     return state
+
+
+_SEQ = attrgetter("seq")
 
 
 def state_at(events: Iterable[Event], *, seq: int | None = None,
@@ -142,7 +162,39 @@ def _report_is_current(state: TaskState, module: ModuleState, event: Event) -> b
 
 def _apply(state: TaskState, event: Event) -> None:  # noqa: C901 - one branch per event type
     data: Any = event.data
+    # Cases are tried in order, so the types a long log is mostly made of come first.
     match event.type:
+        case "LLM_CALL":
+            state.llm_calls += 1
+            state.tokens_in += data.tokens_in
+            state.tokens_out += data.tokens_out
+            state.cost_usd += data.cost_usd
+            state.model_seconds += data.latency_s
+        case "CODE_GENERATED":
+            assert isinstance(event, CodeGenerated)
+            module = _module(state, data.module)
+            if event.code_version < module.code_version:
+                state.stale_reports_ignored += 1
+                return
+            module.code, module.path = data.code, data.path
+            module.code_version, module.code_hash = event.code_version, event.code_hash
+            module.vector_clock = event.vector_clock
+            module.violations = []
+        case "TEST_PASSED" | "TEST_FAILED":
+            assert isinstance(event, (TestPassed, TestFailed))
+            module = _module(state, data.module)
+            state.test_seconds += data.duration_s
+            if _report_is_current(state, module, event):
+                failed = data.tests_failed if isinstance(event, TestFailed) else 0
+                module.last_test = TestResult(
+                    passed=isinstance(event, TestPassed), round=data.round,
+                    tests_passed=data.tests_passed, tests_failed=failed,
+                    excerpt=getattr(data, "excerpt", ""),
+                )
+        case "TEST_STARTED" | "TESTS_WRITTEN" | "CORRECTION_COMPLETED" if not isinstance(
+            event, UnknownEvent
+        ):
+            pass  # known types with no effect on state
         case "TASK_CREATED":
             state.status = "created"
             state.prompt, state.provider, state.model = data.prompt, data.provider, data.model
@@ -161,29 +213,8 @@ def _apply(state: TaskState, event: Event) -> None:  # noqa: C901 - one branch p
             _module(state, data.module).status = "running"
         case "MODULE_ITERATION":
             _module(state, data.module).rounds = data.round
-        case "CODE_GENERATED":
-            assert isinstance(event, CodeGenerated)
-            module = _module(state, data.module)
-            if event.code_version < module.code_version:
-                state.stale_reports_ignored += 1
-                return
-            module.code, module.path = data.code, data.path
-            module.code_version, module.code_hash = event.code_version, event.code_hash
-            module.vector_clock = event.vector_clock
-            module.violations = []
         case "QUALITY_VIOLATION":
             _module(state, data.module).violations = [v.model_dump() for v in data.violations]
-        case "TEST_PASSED" | "TEST_FAILED":
-            assert isinstance(event, TestPassed | TestFailed)
-            module = _module(state, data.module)
-            state.test_seconds += data.duration_s
-            if _report_is_current(state, module, event):
-                failed = data.tests_failed if isinstance(event, TestFailed) else 0
-                module.last_test = TestResult(
-                    passed=isinstance(event, TestPassed), round=data.round,
-                    tests_passed=data.tests_passed, tests_failed=failed,
-                    excerpt=getattr(data, "excerpt", ""),
-                )
         case "CORRECTION_STARTED":
             state.corrections += 1
         case "BUG_REPORT_RECEIVED":
@@ -193,12 +224,6 @@ def _apply(state: TaskState, event: Event) -> None:  # noqa: C901 - one branch p
                 module.bug_reports.append(data.description)
         case "MODULE_COMPLETE":
             _module(state, data.module).status = "passed" if data.passed else "failed"
-        case "LLM_CALL":
-            state.llm_calls += 1
-            state.tokens_in += data.tokens_in
-            state.tokens_out += data.tokens_out
-            state.cost_usd += data.cost_usd
-            state.model_seconds += data.latency_s
         case "TASK_COMPLETE":
             state.status, state.files, state.finished_at = "completed", data.files, event.timestamp
         case "TASK_FAILED":
@@ -209,5 +234,3 @@ def _apply(state: TaskState, event: Event) -> None:  # noqa: C901 - one branch p
         case _:
             if isinstance(event, UnknownEvent):
                 log.warning("skipping unknown event type", type=event.type, seq=event.seq)
-            # Known types with no effect on state (TESTS_WRITTEN, TEST_STARTED,
-            # CORRECTION_COMPLETED) fall through here on purpose.

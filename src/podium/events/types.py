@@ -40,6 +40,10 @@ class TaskCreatedData(Payload):
     model: str
     max_rounds: int = Field(ge=1)
     workspace: str
+    tenant: str = "default"  # whose task it is: API keys of other tenants do not see it
+    priority: int = Field(default=20, ge=0)  # queue priority: lower starts first
+    timeout_s: float | None = Field(default=None, gt=0)  # cancelled when it runs longer
+    budget_usd: float | None = Field(default=None, gt=0)  # spending limit asked for
 
 
 class TaskStartedData(Payload):
@@ -142,6 +146,12 @@ class LlmCallData(Payload):
     finish_reason: str = ""
     module: str | None = None
     extra: dict[str, JsonValue] = {}
+    deployment: str = ""  # the router's deployment that answered
+    attempt: int = Field(default=1, ge=1)  # requests sent for this call, retries included
+    fallback: bool = False  # answered by a deployment after the first one planned
+    cost_estimated: bool = False  # usage or price was not reported, so the cost is estimated
+    ttft_s: float | None = Field(default=None, ge=0)  # latency to the first token
+    route_reason: str = ""  # why that deployment, and what failed before it
 
 
 class TaskCompleteData(Payload):

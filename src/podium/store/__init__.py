@@ -7,9 +7,14 @@ from podium.store.errors import (
     StorageError,
     StoreError,
 )
-from podium.store.sqlite import DEFAULT_MAX_EVENT_BYTES, SqliteEventStore, prepare_database
+from podium.store.sqlite import (
+    DEFAULT_MAX_EVENT_BYTES,
+    SqliteEventStore,
+    TaskSummary,
+    prepare_database,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES", "ConcurrencyConflict", "EventTooLarge", "InvalidAppend",
-    "SqliteEventStore", "StorageError", "StoreError", "prepare_database",
+    "SqliteEventStore", "StorageError", "StoreError", "TaskSummary", "prepare_database",
 ]  # fmt: skip

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -32,6 +33,22 @@ events = Table(
 )
 
 Index("ix_podium_events_task_time", events.c.task_id, events.c.timestamp)
+# One row per task (seq 1 is its TASK_CREATED): lists tasks without scanning every event.
+Index("ix_podium_events_task_heads", events.c.position, sqlite_where=text("seq = 1"),
+      postgresql_where=text("seq = 1"))
+
+# API keys: only a hash of each secret is kept; `key_id` is the key's public prefix.
+api_keys = Table(
+    "podium_api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tenant", String(200), nullable=False),
+    Column("scopes", String(200), nullable=False),  # space-separated
+    Column("secret_hash", String(64), nullable=False),  # sha256 hex of the whole key
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+)
 
 # Alembic's bookkeeping table, named so it cannot collide with another tool in the same file.
 VERSION_TABLE = "podium_alembic_version"

@@ -13,10 +13,13 @@ the sqlite3 driver directly, because SQLAlchemy's per-statement work cost more t
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 
 from podium.events import Event, decode_event
+from podium.events.codec import encode_event
 from podium.store.errors import (
     ConcurrencyConflict,
     EventTooLarge,
@@ -39,6 +43,8 @@ BUSY_TIMEOUT_MS = 30_000
 # noticed by polling at this interval.
 POLL_SECONDS = 0.25
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_INSERT = ("INSERT INTO podium_events (position, event_id, task_id, seq, type, timestamp, body)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -150,19 +156,21 @@ class SqliteEventStore:
 
     def _append_locked(self, conn: sqlite3.Connection, task_id: str, events: Sequence[Event],
                        ids: list[bytes], expected_version: int | None) -> list[Event]:
-        replayed = self._already_stored(conn, ids)
-        if replayed is not None:
-            return replayed
-        version = conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM podium_events WHERE task_id = ?", (task_id,)
-        ).fetchone()[0]
+        # One statement for the replay check, the task's version and the last position: a
+        # single-event commit is only a handful of statements, so each round trip shows.
+        replay, version, position = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM podium_events WHERE event_id = ?),"
+            " (SELECT COALESCE(MAX(seq), 0) FROM podium_events WHERE task_id = ?),"
+            " (SELECT COALESCE(MAX(position), 0) FROM podium_events)", (ids[0], task_id)
+        ).fetchone()
+        if replay:
+            return self._already_stored(conn, ids)
         if expected_version is not None and expected_version != version:
             raise ConcurrencyConflict(task_id, expected_version, version)
-        position = conn.execute("SELECT COALESCE(MAX(position), 0) FROM podium_events").fetchone()[0]
         rows, stored = [], []
         for offset, event in enumerate(events, start=1):
             event = event.model_copy(update={"seq": version + offset, "position": position + offset})
-            body = event.model_dump_json()
+            body = encode_event(event)
             if len(body) > self.max_event_bytes:
                 raise EventTooLarge(
                     f"{event.type} event for task {task_id} is {len(body):,} bytes serialized; "
@@ -172,19 +180,14 @@ class SqliteEventStore:
             rows.append((event.position, ids[offset - 1], task_id, event.seq, event.type,
                          _iso(event.timestamp), body))
             stored.append(event)
-        conn.executemany(
-            "INSERT INTO podium_events (position, event_id, task_id, seq, type, timestamp, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        if len(rows) == 1:
+            conn.execute(_INSERT, rows[0])
+        else:
+            conn.executemany(_INSERT, rows)
         return stored
 
-    def _already_stored(self, conn: sqlite3.Connection, ids: list[bytes]) -> list[Event] | None:
-        found = conn.execute(
-            "SELECT type, body FROM podium_events WHERE event_id = ?", (ids[0],)
-        ).fetchone()
-        if found is None:
-            return None
+    def _already_stored(self, conn: sqlite3.Connection, ids: list[bytes]) -> list[Event]:
+        """The stored events of a replayed batch (its first event id is stored already)."""
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
             f"SELECT event_id, type, body FROM podium_events WHERE event_id IN ({marks})", ids
@@ -208,16 +211,47 @@ class SqliteEventStore:
     def read_task(self, task_id: str, *, after_seq: int = 0, until: datetime | None = None,
                   limit: int | None = None) -> list[Event]:
         """The task's events with seq > ``after_seq`` (and timestamp <= ``until``), by seq."""
-        sql = "SELECT type, body FROM podium_events WHERE task_id = ? AND seq > ?"
-        params: list[object] = [task_id, max(after_seq, 0)]
-        if until is not None:
-            sql += " AND timestamp <= ?"
-            params.append(_iso(until))
-        sql += " ORDER BY seq"
+        sql, params = self._task_query(task_id, after_seq, until)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(max(limit, 0))
         return self._decode(sql, params)
+
+    def iter_task(self, task_id: str, *, after_seq: int = 0, until: datetime | None = None,
+                  chunk: int = 1000) -> Iterator[Event]:
+        """The events ``read_task`` returns, streamed: rows are read ``chunk`` at a time and each
+        is decoded (fully validated) only when the consumer asks for it.
+
+        For long logs, ``project_in_order(store.iter_task(task_id))`` holds one chunk of rows
+        and one event at a time instead of the whole log. Each chunk is its own short read, so
+        no read transaction stays open between chunks; an event appended while iterating is
+        included if its seq comes after the last chunk read before it was committed.
+        """
+        if chunk <= 0:
+            raise ValueError("chunk must be positive")
+        last = max(after_seq, 0)
+        while True:
+            sql, params = self._task_query(task_id, last, until, columns="seq, type, body")
+            params.append(chunk)
+            try:
+                rows = self._conn().execute(sql + " LIMIT ?", params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"reading the event store at {self.path} failed: {exc}") from exc
+            for _, type_name, body in rows:
+                yield decode_event(type_name, body)
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]  # the stored seq column: each chunk starts after the one before
+
+    @staticmethod
+    def _task_query(task_id: str, after_seq: int, until: datetime | None,
+                    columns: str = "type, body") -> tuple[str, list[object]]:
+        sql = f"SELECT {columns} FROM podium_events WHERE task_id = ? AND seq > ?"
+        params: list[object] = [task_id, max(after_seq, 0)]
+        if until is not None:
+            sql += " AND timestamp <= ?"
+            params.append(_iso(until))
+        return sql + " ORDER BY seq", params
 
     def read_all(self, *, after_position: int = 0, limit: int | None = None,
                  task_id: str | None = None) -> list[Event]:
@@ -233,12 +267,55 @@ class SqliteEventStore:
             params.append(max(limit, 0))
         return self._decode(sql, params)
 
+    def last_position(self) -> int:
+        """The global position of the newest event, 0 for an empty store."""
+        return self._conn().execute("SELECT COALESCE(MAX(position), 0) FROM podium_events"
+                                    ).fetchone()[0]
+
     def task_ids(self) -> list[str]:
         """Every task with at least one event, oldest first."""
         rows = self._conn().execute(
             "SELECT task_id FROM podium_events WHERE seq = 1 ORDER BY position"
         ).fetchall()
         return [r[0] for r in rows]
+
+    def task_summaries(self, *, tenant: str | None = None, status: str | None = None,
+                       before_position: int | None = None, limit: int = 50,
+                       prompt_chars: int = 200) -> list[TaskSummary]:
+        """Tasks newest first, each with its status as the projection derives it: the type of
+        a terminal last event, else "created" while TASK_CREATED is the only event, else
+        "running" (every later event is written by the running workflow).
+
+        Filters: ``tenant`` (TASK_CREATED's data.tenant, "default" when absent), ``status``,
+        and ``before_position`` (the position of the last task of the previous page).
+        """
+        sql = """
+            SELECT * FROM (
+                SELECT c.task_id, c.position, c.timestamp,
+                       COALESCE(json_extract(c.body, '$.data.tenant'), 'default') AS tenant,
+                       COALESCE(json_extract(c.body, '$.data.priority'), 20) AS priority,
+                       substr(json_extract(c.body, '$.data.prompt'), 1, ?) AS prompt,
+                       CASE last.type WHEN 'TASK_COMPLETE' THEN 'completed'
+                                      WHEN 'TASK_FAILED' THEN 'failed'
+                                      WHEN 'TASK_CANCELLED' THEN 'cancelled'
+                                      ELSE CASE last.seq WHEN 1 THEN 'created' ELSE 'running' END
+                       END AS status,
+                       last.seq AS version
+                FROM podium_events AS c
+                JOIN podium_events AS last ON last.task_id = c.task_id AND last.seq = (
+                    SELECT MAX(seq) FROM podium_events WHERE task_id = c.task_id)
+                WHERE c.seq = 1 AND c.position < ?
+            )
+            WHERE (? IS NULL OR tenant = ?) AND (? IS NULL OR status = ?)
+            ORDER BY position DESC LIMIT ?
+        """
+        before = before_position if before_position is not None else 2**62
+        params = (prompt_chars, before, tenant, tenant, status, status, max(limit, 0))
+        try:
+            rows = self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"listing tasks in {self.path} failed: {exc}") from exc
+        return [TaskSummary(*row) for row in rows]
 
     def get_event(self, event_id: uuid.UUID) -> Event | None:
         row = self._conn().execute(
@@ -247,11 +324,18 @@ class SqliteEventStore:
         return decode_event(row[0], row[1]) if row else None
 
     def _decode(self, sql: str, params: list[object]) -> list[Event]:
+        # Rows are decoded as the cursor yields them, so the whole result's JSON is never held
+        # next to the events built from it. The cursor is closed however decoding ends: a
+        # half-read statement would keep this thread's connection on an old snapshot.
         try:
-            rows = self._conn().execute(sql, params).fetchall()
+            cursor = self._conn().execute(sql, params)
+            try:
+                with _gc_paused():
+                    return [decode_event(t, b) for t, b in cursor]
+            finally:
+                cursor.close()
         except sqlite3.Error as exc:
             raise StorageError(f"reading the event store at {self.path} failed: {exc}") from exc
-        return [decode_event(t, b) for t, b in rows]
 
     # --- live subscriptions ---------------------------------------------------------------
 
@@ -294,9 +378,53 @@ class SqliteEventStore:
                 loop.call_soon_threadsafe(wake.set)
 
 
+@dataclass(frozen=True)
+class TaskSummary:
+    """One row of a task listing: what TASK_CREATED said, and the task's status now."""
+
+    task_id: str
+    position: int  # of its TASK_CREATED: the listing's order and page cursor
+    created_at: str
+    tenant: str
+    priority: int
+    prompt: str  # the first characters only
+    status: str
+    version: int  # the task's last seq
+
+
 def _iso(moment: datetime) -> str:
     # Fixed width with microseconds so text order is time order.
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    if moment.year >= 1000:  # isoformat is faster than strftime and gives the same text here
+        return moment.isoformat(timespec="microseconds")[:26] + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Decoding builds several container objects per event (model, its dict, payload, clock), all
+# kept alive in the result. Each batch of new objects makes CPython's cycle collector rescan the
+# growing heap, which cost ~3x the decoding itself on a 100k-event read. Events hold no reference
+# cycles, so collection is paused while a result is built (process-wide: counted across threads,
+# and collection is re-enabled only if it was enabled when the first reader paused it).
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_resume = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    global _gc_pausers, _gc_resume
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_resume:
+                gc.enable()
 
 
 __all__ = ["SqliteEventStore", "StoreError", "prepare_database"]
