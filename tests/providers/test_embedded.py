@@ -76,3 +76,21 @@ async def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ProviderError, match="model file missing") as info:
         await EmbeddedProvider(model_path=missing).complete(CompletionRequest(prompt="x"))
     assert str(missing) in str(info.value)
+
+
+async def test_streams_the_finished_answer_and_reports_itself() -> None:
+    from podium.providers import StreamAssembler
+
+    provider = EmbeddedProvider()
+    request = CompletionRequest(prompt="The capital of France is", prefill=" Paris", max_tokens=6)
+    answer = StreamAssembler()
+    async for chunk in provider.stream(request):
+        answer.add(chunk)
+    whole = await provider.complete(request)
+    assert answer.text == whole.text and answer.text.startswith(" Paris")
+    assert (answer.tokens_in, answer.tokens_out) == (whole.tokens_in, whole.tokens_out)
+    assert (await provider.health()).ok
+    assert await provider.models() == ["gemma-3-270m-q4_k_m"]
+    assert await provider.context_length() == 4096
+    missing = EmbeddedProvider(model_path=Path("/nonexistent/model.gguf"))
+    assert not (await missing.health()).ok

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
 from podium.providers import (
@@ -20,54 +15,8 @@ from podium.providers import (
     OpenAICompatProvider,
     Provider,
     ProviderError,
-    packaged_model_path,
 )
-
-SERVER_START_TIMEOUT_S = 180
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A real llama.cpp OpenAI-compatible server on loopback: yields (base_url, model id)."""
-    port = free_port()
-    log_path: Path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(packaged_model_path()),
-                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama server exited early:\n{log_path.read_text()[-2000:]}")
-            try:
-                models = httpx.get(f"{base_url}/models", timeout=2).json()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"llama server not up after {SERVER_START_TIMEOUT_S} s")
-                time.sleep(0.5)
-        yield base_url, models["data"][0]["id"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+from tests.providers.fakes.harness import free_port
 
 
 @pytest.fixture

@@ -19,9 +19,14 @@ def tests_file_name(module: ModulePlan) -> str:
 def tests_from_examples(task: str, module: ModulePlan) -> str | None:
     """A pytest file that runs the ``>>>`` examples written in the task against the module.
 
-    None when the task has no examples. Each example is checked the way doctest checks it.
+    None when the task has no examples, or none that doctest can read (its parser refuses a
+    docstring whose continuation lines are indented unevenly). Each example is checked the way
+    doctest checks it.
     """
-    examples = doctest.DocTestParser().get_examples(_example_text(task))
+    try:
+        examples = doctest.DocTestParser().get_examples(_example_text(task))
+    except ValueError:
+        return None
     if not examples:
         return None
     text = "".join(

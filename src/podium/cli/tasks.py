@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from podium.cli.app import (
 )
 from podium.config import Settings
 from podium.events import Event, TaskState
-from podium.services import TaskNotFound, TaskReader, TaskService
+from podium.services import TaskNotFound, TaskReader, TaskService, parse_point
 
 
 def _service(settings: Settings) -> TaskService:
@@ -43,7 +42,8 @@ def _service(settings: Settings) -> TaskService:
 def run(
     task: Annotated[str, typer.Argument(help="what to build, in plain words")],
     tests: Annotated[Path | None, typer.Option(help="a pytest file the code must pass")] = None,
-    provider: Annotated[str | None, typer.Option(help="embedded, openai or scripted")] = None,
+    provider: Annotated[str | None, typer.Option(
+        help="embedded, openai, scripted, or a configured provider or deployment")] = None,
     model: Annotated[str | None, typer.Option(help="model name (or .gguf path)")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL")] = None,
     script: Annotated[Path | None, typer.Option(help="recorded responses (scripted)")] = None,
@@ -136,19 +136,6 @@ def replay(
         out.print_json(json.dumps(state.to_dict()))
     else:
         _summary(None, state)
-
-
-def parse_point(text: str) -> tuple[int | None, datetime | None]:
-    """``"12"`` is seq 12; ``"2024-05-01T10:00:00Z"`` is a moment. Anything else is an error."""
-    if text.strip().isdigit():
-        return int(text), None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"--at {text!r} is neither a seq number nor an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"--at {text!r} has no time zone; add Z or +00:00")
-    return None, moment
 
 
 def _read_tests(path: Path | None) -> str | None:

@@ -1,26 +1,58 @@
-"""Model providers behind one small interface, and a factory to build one by name."""
+"""Model providers behind one small interface: connectors (one per wire protocol), the
+router in front of them, and factories to build them from settings or by name."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from podium.providers.base import Completion, CompletionRequest, Provider, ProviderError
+from podium.providers.anthropic_provider import AnthropicProvider
+from podium.providers.base import (
+    Completion,
+    CompletionRequest,
+    Connector,
+    Health,
+    Provider,
+    ToolCall,
+    ToolSpec,
+)
+from podium.providers.chunks import Chunk, StreamAssembler
 from podium.providers.embedded import EmbeddedProvider, packaged_model_path
+from podium.providers.errors import BudgetExceeded, ProviderError
+from podium.providers.factory import build_router, provider_for_run
+from podium.providers.gemini import GeminiProvider
+from podium.providers.ollama import OllamaProvider
 from podium.providers.openai_compat import OpenAICompatProvider
+from podium.providers.router import CallRecord, Router
 from podium.providers.scripted import ScriptedProvider
+from podium.providers.settings import ProvidersConfig
 
 __all__ = [
     "PROVIDER_NAMES",
+    "AnthropicProvider",
+    "BudgetExceeded",
+    "CallRecord",
+    "Chunk",
     "Completion",
     "CompletionRequest",
+    "Connector",
     "EmbeddedProvider",
+    "GeminiProvider",
+    "Health",
+    "OllamaProvider",
     "OpenAICompatProvider",
     "Provider",
     "ProviderError",
+    "ProvidersConfig",
+    "Router",
     "ScriptedProvider",
+    "StreamAssembler",
+    "ToolCall",
+    "ToolSpec",
+    "build_router",
     "create_provider",
     "packaged_model_path",
+    "provider_for_run",
 ]
 
 PROVIDER_NAMES = ("embedded", "openai", "scripted")

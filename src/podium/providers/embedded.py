@@ -12,11 +12,14 @@ import functools
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.providers.base import Completion, CompletionRequest, ProviderError
+from podium.providers.base import Completion, CompletionRequest, Health, ProviderError, Style
+from podium.providers.chunks import Chunk
+from podium.providers.connector import ConnectorBase
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -109,18 +112,23 @@ def _load(path: Path, n_ctx: int, n_threads: int | None, seed: int) -> _Loaded:
         return loaded
 
 
-class EmbeddedProvider:
+class EmbeddedProvider(ConnectorBase):
     """Completion (not chat) with a local GGUF model, in this process.
 
     Guarantees: the model loads lazily on the first call, once per process for a given
     path, ``n_ctx`` and ``n_threads``; calls run in a worker thread, one at a time per
     model, so the event loop is never blocked; the same request at temperature 0 gives the
     same text; the returned text is ``request.prefill`` followed by the continuation; a
-    prompt that does not fit the context raises :class:`ProviderError` without generating.
+    prompt that does not fit the context raises a ``context_length`` :class:`ProviderError`
+    without generating.
+
+    ``stream`` yields the finished answer as one text chunk: llama-cpp-python's token-by-token
+    stream decodes each token on its own and drops characters split across tokens, so only
+    the whole answer is faithful.
     """
 
     name = NAME
-    style = "completion"  # a base model: prompted by completion, not chat
+    style: Style = "completion"  # a base model: prompted by completion, not chat
 
     def __init__(
         self,
@@ -131,11 +139,11 @@ class EmbeddedProvider:
     ) -> None:
         if n_ctx <= 0:
             raise ValueError("n_ctx must be positive")
+        super().__init__(Path(model_path).stem if model_path else PACKAGED_MODEL)
         self._model_path = model_path
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.seed = seed
-        self.model = Path(model_path).stem if model_path else PACKAGED_MODEL
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Complete ``request`` with the local model."""
@@ -153,9 +161,36 @@ class EmbeddedProvider:
             finish_reason=choice["finish_reason"] or "unknown",
         )
 
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
+        """The finished answer as one text chunk, then its usage and finish reason."""
+        completion = await self.complete(request)
+        if completion.text:
+            yield Chunk.delta(completion.text)
+        yield Chunk.usage(completion.tokens_in, completion.tokens_out)
+        yield Chunk.finish(completion.finish_reason)
+
+    async def _fetch_models(self) -> list[str]:
+        return [self.model]
+
+    async def health(self) -> Health:
+        """Healthy when the model file is there (loading it is left to the first call)."""
+        started = time.perf_counter()
+        try:
+            path = await asyncio.to_thread(self._path)
+        except ProviderError as exc:
+            return Health(False, exc.detail, time.perf_counter() - started)
+        ok = path.is_file()
+        return Health(ok, str(path) if ok else f"model file missing: {path}",
+                      time.perf_counter() - started)
+
+    async def context_length(self, model: str | None = None) -> int | None:
+        return self.n_ctx
+
+    def _path(self) -> Path:
+        return Path(self._model_path) if self._model_path else packaged_model_path()
+
     def _complete_blocking(self, request: CompletionRequest) -> dict[str, Any]:
-        path = Path(self._model_path) if self._model_path else packaged_model_path()
-        loaded = _load(path.resolve(), self.n_ctx, self.n_threads, self.seed)
+        loaded = _load(self._path().resolve(), self.n_ctx, self.n_threads, self.seed)
         with loaded.lock:
             # Tokenized here, not by llama, so that the length check counts exactly what is
             # sent, and so that special-token text in the prompt stays plain text.
@@ -165,6 +200,7 @@ class EmbeddedProvider:
                     NAME,
                     f"prompt is {len(tokens)} tokens, too long for the context window of "
                     f"{self.n_ctx} tokens (at least one must be left to generate)",
+                    kind="context_length",
                 )
             # Drop the previous call's KV cache: reusing a matching prefix evaluates the prompt
             # in different batches, which shifts logits enough to change greedy output.

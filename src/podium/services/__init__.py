@@ -1,5 +1,21 @@
 """Application services shared by every interface."""
 
-from podium.services.tasks import TaskNotFound, TaskReader, TaskService, build_provider
+from podium.services.queue import Priority, QueueFull, QueueStatus
+from podium.services.tasks import (
+    DEFAULT_TENANT,
+    TASK_STATUSES,
+    CancelOutcome,
+    InvalidInput,
+    TaskNotFound,
+    TaskPage,
+    TaskReader,
+    TaskService,
+    build_provider,
+    parse_point,
+)
 
-__all__ = ["TaskNotFound", "TaskReader", "TaskService", "build_provider"]
+__all__ = [
+    "DEFAULT_TENANT", "TASK_STATUSES", "CancelOutcome", "InvalidInput", "Priority", "QueueFull",
+    "QueueStatus", "TaskNotFound", "TaskPage", "TaskReader", "TaskService", "build_provider",
+    "parse_point",
+]  # fmt: skip

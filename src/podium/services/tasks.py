@@ -1,27 +1,37 @@
-"""Application services: what every interface (CLI, and later REST and MCP) calls.
+"""Application services: what every interface (CLI, REST, WebSocket, MCP) calls.
 
 Interfaces stay thin: they parse input, call one of these methods and render the result.
+Methods that take a ``tenant`` see only that tenant's tasks (another tenant's task is "not
+found"); ``tenant=None`` sees every task, as the local CLI does.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS
+from dbos import error as dbos_error
 
 from podium.config import Settings
 from podium.events import TERMINAL_TYPES, Event, TaskState, project, state_at, validate_task_id
 from podium.events.types import TaskCreated, TaskCreatedData
-from podium.providers import Provider, create_provider
-from podium.sandbox import SandboxLimits
-from podium.store import SqliteEventStore
-from podium.workflows import Runtime, launch_engine, shutdown_engine
-from podium.workflows.coding import coding_workflow
+from podium.providers import Provider, ProvidersConfig, provider_for_run
+from podium.sandbox import SandboxLimits, Workspace
+from podium.services.queue import Priority, QueueStatus, TaskQueue
+from podium.store import SqliteEventStore, TaskSummary
+from podium.workflows import Runtime, cancellation, launch_engine, shutdown_engine
 
 MAX_PROMPT_CHARS = 100_000
+DEFAULT_TENANT = "default"
+TASK_STATUSES = ("created", "running", "completed", "failed", "cancelled")
+FINISHED_STATUSES = ("completed", "failed", "cancelled")
 
 
 class TaskNotFound(LookupError):
@@ -30,22 +40,64 @@ class TaskNotFound(LookupError):
         self.task_id = task_id
 
 
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancel request did. ``outcome`` is "cancelled" (the log ends with
+    TASK_CANCELLED), "cancelling" (the task stops when its running step ends) or
+    "already_finished" (nothing to do; ``status`` says how it ended)."""
+
+    task_id: str
+    outcome: Literal["cancelled", "cancelling", "already_finished"]
+    status: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[TaskSummary]
+    next_before: int | None  # pass as ``before`` for the next page; None on the last page
+
+
+class InvalidInput(ValueError):
+    """Input that cannot be used; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_point(text: str) -> tuple[int | None, datetime | None]:
+    """``"12"`` is seq 12; ``"2024-05-01T10:00:00Z"`` is a moment. Anything else is an error."""
+    if text.strip().isdigit():
+        return int(text), None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("at", f"{text!r} is neither a seq number nor an ISO 8601 time"
+                           ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput("at", f"{text!r} has no time zone; add Z or +00:00")
+    return None, moment
+
+
 def build_provider(settings: Settings) -> Provider:
+    """The provider a run uses: the router over the configured deployments, or the one
+    provider ``settings.provider`` picks (see providers.factory.provider_for_run)."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    return create_provider(
-        settings.provider,
-        model_path=settings.model if settings.provider == "embedded" else None,
-        base_url=settings.openai_base_url, api_key=key, model=settings.model,
-        script=settings.script,
-    )
+    config = ProvidersConfig(**{name: getattr(settings, name)
+                                for name in ProvidersConfig.model_fields})
+    return provider_for_run(config, pick=settings.provider, model=settings.model,
+                            database=settings.database, script=settings.script,
+                            openai_base_url=settings.openai_base_url, openai_api_key=key)
 
 
 class TaskReader:
     """Read-only questions about tasks: needs the store, not the engine or a model."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: SqliteEventStore | None = None) -> None:
         self.settings = settings
-        self.store = SqliteEventStore(settings.database, max_event_bytes=settings.max_event_bytes)
+        self.store = store or SqliteEventStore(settings.database,
+                                               max_event_bytes=settings.max_event_bytes)
 
     def close(self) -> None:
         self.store.close()
@@ -53,30 +105,73 @@ class TaskReader:
     def workspace(self, task_id: str) -> Path:
         return self.settings.workspaces.resolve() / task_id
 
-    def events(self, task_id: str, *, after_seq: int = 0) -> list[Event]:
-        self._require(task_id)
-        return self.store.read_task(task_id, after_seq=after_seq)
+    def events(self, task_id: str, *, after_seq: int = 0, limit: int | None = None,
+               tenant: str | None = None) -> list[Event]:
+        """The task's events with seq > ``after_seq``, by seq, at most ``limit`` of them."""
+        self.require(task_id, tenant)
+        return self.store.read_task(task_id, after_seq=after_seq, limit=limit)
 
-    def state(self, task_id: str, *, seq: int | None = None,
-              at: datetime | None = None) -> TaskState:
-        events = self.events(task_id)
+    def state(self, task_id: str, *, seq: int | None = None, at: datetime | None = None,
+              tenant: str | None = None) -> TaskState:
+        events = self.events(task_id, tenant=tenant)
         return project(events) if seq is None and at is None else state_at(events, seq=seq, at=at)
+
+    def list_tasks(self, *, tenant: str | None = None, status: str | None = None,
+                   limit: int = 50, before: int | None = None) -> TaskPage:
+        """Tasks newest first, ``limit`` a page; ``before`` is the previous page's
+        ``next_before``. ValueError names an unknown status."""
+        if status is not None and status not in TASK_STATUSES:
+            raise InvalidInput("status", f"status {status!r} is not one of "
+                               f"{', '.join(TASK_STATUSES)}")
+        rows = self.store.task_summaries(tenant=tenant, status=status, before_position=before,
+                                         limit=limit + 1)
+        more = len(rows) > limit
+        return TaskPage(tasks=rows[:limit], next_before=rows[limit - 1].position if more else None)
+
+    def files(self, task_id: str, *, tenant: str | None = None) -> list[str]:
+        """Relative paths of the files in the task's workspace (none before it starts)."""
+        self.require(task_id, tenant)
+        root = self.workspace(task_id)
+        return Workspace(root).files() if root.is_dir() else []
+
+    def read_file(self, task_id: str, path: str, *, tenant: str | None = None) -> str:
+        """A workspace file's text. ValueError for a path outside the workspace or a file that
+        is not UTF-8; FileNotFoundError for a missing one."""
+        self.require(task_id, tenant)
+        target = Workspace(self.workspace(task_id))
+        try:
+            return target.read(path)
+        except (IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(f"no file {path!r} in task {task_id}'s workspace") from None
+        except UnicodeDecodeError:
+            raise InvalidInput("path", f"{path!r} is not a UTF-8 text file") from None
+        except ValueError:
+            raise InvalidInput("path", f"{path!r} is not a path inside the task's workspace "
+                               "(relative, without '..')") from None
 
     def is_finished(self, task_id: str) -> bool:
         last = self.store.read_task(task_id, after_seq=self.store.version(task_id) - 1)
         return bool(last) and last[-1].type in TERMINAL_TYPES
 
-    async def follow(self, task_id: str, *, after_position: int = 0) -> AsyncIterator[Event]:
+    async def follow(self, task_id: str, *, after_position: int = 0,
+                     tenant: str | None = None) -> AsyncIterator[Event]:
         """The task's events from ``after_position``, live, ending with its terminal event."""
-        self._require(task_id)
+        self.require(task_id, tenant)
         async for event in self.store.subscribe(after_position=after_position, task_id=task_id):
             yield event
             if event.type in TERMINAL_TYPES:
                 return
 
-    def _require(self, task_id: str) -> None:
-        if self.store.version(task_id) == 0:
+    def require(self, task_id: str, tenant: str | None = None) -> None:
+        """Raise TaskNotFound unless the task exists (and belongs to ``tenant`` when given)."""
+        if tenant is None:
+            if self.store.version(task_id) == 0:
+                raise TaskNotFound(task_id)
+            return
+        created = self.store.read_task(task_id, limit=1)
+        if not created or getattr(created[0].data, "tenant", DEFAULT_TENANT) != tenant:
             raise TaskNotFound(task_id)
+
 
 
 class TaskService(TaskReader):
@@ -86,59 +181,139 @@ class TaskService(TaskReader):
     mean to run tasks should build one; read-only commands use TaskReader.
     """
 
-    def __init__(self, settings: Settings, provider: Provider | None = None) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, provider: Provider | None = None,
+                 store: SqliteEventStore | None = None) -> None:
+        super().__init__(settings, store)
+        self._owns_provider = provider is None
         self.provider = provider or build_provider(settings)
         limits = SandboxLimits(wall_seconds=settings.test_timeout_s,
                                memory_bytes=settings.test_memory_mb * 1024 * 1024)
         self.runtime = Runtime(store=self.store, provider=self.provider,
                                workspaces=settings.workspaces.resolve(), limits=limits)
         launch_engine(self.runtime)
+        self.queue = TaskQueue(settings)
+        # Makes "is there room, then record and enqueue" one step for this process's callers.
+        self._submit_lock = threading.Lock()
 
-    def close(self) -> None:
-        shutdown_engine()
+    def close(self, *, grace_s: float = 0) -> None:
+        """Stop the engine: it starts no more queued tasks, lets running ones finish for up to
+        ``grace_s`` seconds, then stops; a task still running resumes at the next launch."""
+        shutdown_engine(grace_s)
+        close_provider = getattr(self.provider, "close", None)
+        if self._owns_provider and callable(close_provider):
+            close_provider()  # the router's connections and its event loop thread
         super().close()
 
     # --- commands -------------------------------------------------------------------------
 
     def submit(self, prompt: str, *, tests: str | None = None, task_id: str | None = None,
-               max_rounds: int | None = None) -> str:
-        """Record the task and start its workflow; returns the task id.
+               max_rounds: int | None = None, priority: int | str = Priority.MEDIUM,
+               tenant: str = DEFAULT_TENANT, timeout_s: float | None = None,
+               budget_usd: float | None = None, provider: str | None = None,
+               model: str | None = None) -> str:
+        """Record the task and queue its workflow; returns the task id.
 
-        Submitting again with the id of an existing task starts nothing new: the task's
-        workflow is already running, finished, or is recovered when the engine launches.
+        The queue starts higher priorities first and at most ``queue_concurrency`` tasks at
+        once; when ``queue_max_waiting`` tasks already wait, QueueFull is raised and nothing is
+        recorded. ``timeout_s`` (default ``task_timeout_s``) counts from the task's start; past
+        it the task is cancelled. ``provider`` and ``model`` must name what is configured.
+        Bad input raises ValueError naming it. Submitting again with the id of an existing task
+        of the same tenant starts nothing new.
         """
         if not prompt.strip():
-            raise ValueError("the task prompt is empty")
+            raise InvalidInput("prompt", "the task prompt is empty")
         if len(prompt) > MAX_PROMPT_CHARS:
-            raise ValueError(f"the task prompt is {len(prompt):,} characters; at most "
+            raise InvalidInput("prompt", f"the task prompt is {len(prompt):,} characters; at most "
                              f"{MAX_PROMPT_CHARS:,}")
-        task_id = validate_task_id(task_id) if task_id else f"task-{uuid.uuid4().hex[:12]}"
-        if self.store.version(task_id) == 0:
-            self.store.append([TaskCreated(task_id=task_id, actor="user", data=TaskCreatedData(
-                prompt=prompt, tests=tests, provider=self.provider.name,
-                model=self.provider.model, max_rounds=max_rounds or self.settings.max_rounds,
-                workspace=str(self.workspace(task_id)),
-            ))], expected_version=0)
-        if DBOS.get_workflow_status(task_id) is None:
-            with SetWorkflowID(task_id):
-                DBOS.start_workflow(coding_workflow, task_id)
+        for option, asked, served in (("provider", provider, self.provider.name),
+                                      ("model", model, self.provider.model)):
+            if asked is not None and asked != served:
+                raise InvalidInput(option, f"{option} {asked!r} is not available; this server runs "
+                                 f"{option} {served!r}")
+        try:
+            rank = Priority.parse(priority)
+        except ValueError as exc:
+            raise InvalidInput("priority", str(exc)) from None
+        try:
+            task_id = validate_task_id(task_id) if task_id else f"task-{uuid.uuid4().hex[:12]}"
+        except ValueError as exc:
+            raise InvalidInput("task_id", str(exc)) from None
+        with self._submit_lock:
+            if self.store.version(task_id) == 0:
+                self.queue.check_room()
+                self.store.append([TaskCreated(task_id=task_id, actor="user",
+                                               data=TaskCreatedData(
+                    prompt=prompt, tests=tests, provider=self.provider.name,
+                    model=self.provider.model, max_rounds=max_rounds or self.settings.max_rounds,
+                    workspace=str(self.workspace(task_id)), tenant=tenant, priority=rank,
+                    timeout_s=timeout_s or self.settings.task_timeout_s, budget_usd=budget_usd,
+                ))], expected_version=0)
+            else:
+                try:
+                    self.require(task_id, tenant)
+                except TaskNotFound:
+                    raise InvalidInput("task_id", f"task id {task_id!r} is already taken") from None
+            self._start(task_id)
         return task_id
 
+    def cancel(self, task_id: str, *, reason: str = cancellation.UNSPECIFIED_REASON,
+               tenant: str | None = None) -> CancelOutcome:
+        """Cancel the task. Idempotent: cancelling a finished task changes nothing and says so.
+
+        A waiting task is cancelled at once; a running one stops when its running step ends
+        (the outcome is then "cancelling"), and its log ends with TASK_CANCELLED naming
+        ``reason``.
+        """
+        before = self.state(task_id, tenant=tenant).status
+        if before not in FINISHED_STATUSES:
+            cancellation.request(self.store, task_id, reason)
+        after = self.state(task_id).status
+        if before in FINISHED_STATUSES or after in ("completed", "failed"):
+            return CancelOutcome(task_id, "already_finished", after,
+                                 f"task {task_id} had already {_ended(after)}; nothing to cancel")
+        if after == "cancelled":
+            return CancelOutcome(task_id, "cancelled", after, f"task {task_id} is cancelled")
+        return CancelOutcome(task_id, "cancelling", after, f"task {task_id} is being "
+                             "cancelled: it stops when its running step ends")
+
     def wait(self, task_id: str) -> str:
-        """Block until the task's workflow ends; returns "completed" or "failed"."""
-        self._require(task_id)
-        return DBOS.retrieve_workflow(task_id).get_result()
+        """Block until the task's log ends; returns its status: completed, failed or
+        cancelled."""
+        self.require(task_id)
+        try:
+            DBOS.retrieve_workflow(task_id).get_result()
+        except dbos_error.DBOSAwaitedWorkflowCancelledError:
+            # DBOS reports the cancellation at once; the log ends when the running step does.
+            while not self.is_finished(task_id):
+                time.sleep(0.05)
+        return self.state(task_id).status
 
     def resume_interrupted(self) -> list[str]:
         """Tasks that had not ended when their process stopped.
 
-        Their workflows were re-queued when the engine launched; a task recorded just before
-        a crash, whose workflow never started, is started here.
+        Their workflows were resumed or left queued when the engine launched; a task recorded
+        just before a crash, whose workflow was never queued, is queued here; a task cancelled
+        while no process ran it gets its TASK_CANCELLED now (and is not returned).
         """
         unfinished = [t for t in self.store.task_ids() if not self.is_finished(t)]
         for task_id in unfinished:
-            if DBOS.get_workflow_status(task_id) is None:
-                with SetWorkflowID(task_id):
-                    DBOS.start_workflow(coding_workflow, task_id)
-        return unfinished
+            self._start(task_id)
+        return [t for t in unfinished if not self.is_finished(t)]
+
+    def queue_status(self) -> QueueStatus:
+        return self.queue.status()
+
+    def _start(self, task_id: str) -> None:
+        """Queue the task's workflow unless DBOS has it; finish the log of one cancelled while
+        nothing ran it."""
+        workflow = DBOS.get_workflow_status(task_id)
+        if workflow is None:
+            created = self.store.read_task(task_id, limit=1)[0].data
+            self.queue.enqueue(task_id, getattr(created, "priority", Priority.MEDIUM),
+                               getattr(created, "timeout_s", None) or self.settings.task_timeout_s)
+        elif workflow.status == "CANCELLED" and not self.is_finished(task_id):
+            cancellation.record(self.store, task_id, cancellation.reason_for(task_id))
+
+
+def _ended(status: str) -> str:
+    return {"completed": "completed", "failed": "failed"}.get(status, "been cancelled")

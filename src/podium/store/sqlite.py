@@ -13,6 +13,7 @@ the sqlite3 driver directly, because SQLAlchemy's per-statement work cost more t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sqlite3
 import threading
@@ -69,7 +70,8 @@ def prepare_database(path: Path) -> None:
     if mode.lower() != "wal":
         raise StorageError(f"{path}: SQLite refused WAL mode (got {mode!r})")
     engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", lambda c, _: c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"))
+    busy = f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
+    event.listen(engine, "connect", lambda connection, _: connection.execute(busy))
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     try:
@@ -118,7 +120,9 @@ class SqliteEventStore:
 
     # --- writing --------------------------------------------------------------------------
 
-    def append(self, events: Sequence[Event], *, expected_version: int | None = None) -> list[Event]:
+    def append(
+        self, events: Sequence[Event], *, expected_version: int | None = None
+    ) -> list[Event]:
         """Append events of one task atomically and return them with seq and position set.
 
         ``expected_version`` is the task's last seq the caller saw (0 for a new task); None
@@ -168,18 +172,20 @@ class SqliteEventStore:
         if expected_version is not None and expected_version != version:
             raise ConcurrencyConflict(task_id, expected_version, version)
         rows, stored = [], []
-        for offset, event in enumerate(events, start=1):
-            event = event.model_copy(update={"seq": version + offset, "position": position + offset})
-            body = encode_event(event)
+        for offset, unstamped in enumerate(events, start=1):
+            stamped = unstamped.model_copy(
+                update={"seq": version + offset, "position": position + offset}
+            )
+            body = encode_event(stamped)
             if len(body) > self.max_event_bytes:
                 raise EventTooLarge(
-                    f"{event.type} event for task {task_id} is {len(body):,} bytes serialized; "
+                    f"{stamped.type} event for task {task_id} is {len(body):,} bytes serialized; "
                     f"the limit is {self.max_event_bytes:,} bytes (store large artifacts in the "
                     "workspace and reference them)"
                 )
-            rows.append((event.position, ids[offset - 1], task_id, event.seq, event.type,
-                         _iso(event.timestamp), body))
-            stored.append(event)
+            rows.append((stamped.position, ids[offset - 1], task_id, stamped.seq, stamped.type,
+                         _iso(stamped.timestamp), body))
+            stored.append(stamped)
         if len(rows) == 1:
             conn.execute(_INSERT, rows[0])
         else:
@@ -362,10 +368,8 @@ class SqliteEventStore:
                     position = stored.position
                     yield stored
                 if len(page) < batch:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-                    except TimeoutError:
-                        pass
         finally:
             with self._listeners_lock:
                 self._listeners.discard(listener)

@@ -62,6 +62,7 @@ from podium.events.types import (
 )  # fmt: skip
 from podium.providers import Completion, CompletionRequest
 from podium.sandbox import Workspace, detect_isolation, run_tests
+from podium.workflows import cancellation
 from podium.workflows.runtime import StepLog, code_hash, current_runtime
 
 # Attempts at usable tests from the model before falling back to a smoke test.
@@ -70,8 +71,12 @@ TEST_WRITING_ATTEMPTS = 2
 FEEDBACK_LINES = 30
 
 
-def _complete(request: CompletionRequest) -> Completion:
+def _complete(request: CompletionRequest, task_id: str) -> Completion:
     # Steps run in DBOS worker threads; each call gets its own short-lived event loop.
+    # The request names its task, so the router holds the call to the task's budget.
+    created = current_runtime().store.read_task(task_id, limit=1)
+    budget = getattr(created[0].data, "budget_usd", None) if created else None
+    request = request.model_copy(update={"task_id": task_id, "budget_usd": budget})
     return asyncio.run(current_runtime().provider.complete(request))
 
 
@@ -97,7 +102,7 @@ def start_and_plan(task_id: str, task: str) -> list[dict[str, Any]]:
     log = StepLog(task_id)
     log.emit(TaskStarted(task_id=task_id, data=TaskStartedData(worker=current_runtime().worker)))
     try:
-        completion = _complete(prompts.plan_request(task, _style()))
+        completion = _complete(prompts.plan_request(task, _style()), task_id)
     except Exception as exc:  # a planner that cannot answer still leaves a usable plan
         plan, call = fallback_plan(task, f"the planner call failed: {exc}"), []
     else:
@@ -142,7 +147,7 @@ def replace_disputed_tests(task_id: str, module: dict[str, Any], round_: int) ->
 
 def _model_tests(log: StepLog, task: str, plan: ModulePlan) -> tuple[str, str]:
     for _ in range(TEST_WRITING_ATTEMPTS):
-        completion = _complete(prompts.tests_request(task, plan, _style()))
+        completion = _complete(prompts.tests_request(task, plan, _style()), log.task_id)
         log.emit(log.llm_call(completion, module=plan.name, purpose="tests"))
         code = grounded_tests(extract_code(completion.text))
         if code is not None and not check_code(code):
@@ -165,8 +170,8 @@ def generate(task_id: str, task: str, module: dict[str, Any], round_: int,
         started.append(CorrectionStarted(task_id=task_id, data=CorrectionStartedData(
             module=name, round=round_, reason=reason, feedback=feedback)))
     log.emit(*started)
-    completion = _complete(prompts.code_request(task, plan, _style(),
-                                                previous_code=previous_code, feedback=feedback))
+    completion = _complete(prompts.code_request(task, plan, _style(), previous_code=previous_code,
+                                                feedback=feedback), task_id)
     code = extract_code(completion.text)
     violations = check_code(code)
     call = log.llm_call(completion, module=name, purpose="fix" if feedback else "code")
@@ -253,13 +258,20 @@ def coding_workflow(task_id: str) -> str:
     """Run the task to TASK_COMPLETE or TASK_FAILED; returns "completed" or "failed".
 
     Any error (a model that cannot be reached, a broken workspace) ends the task with
-    TASK_FAILED naming it, so every task's log ends with a terminal event.
+    TASK_FAILED naming it, so every task's log ends with a terminal event. A cancelled
+    workflow (on request, or past its timeout) stops at its next step and ends the log with
+    TASK_CANCELLED naming why (see cancellation.py).
     """
-    started_at = now()
-    try:
-        return _run(task_id, started_at)
-    except Exception as exc:
-        return fail(task_id, f"{type(exc).__name__}: {exc}", started_at)
+    with cancellation.executing(task_id):
+        try:
+            started_at = now()
+            try:
+                return _run(task_id, started_at)
+            except Exception as exc:
+                return fail(task_id, f"{type(exc).__name__}: {exc}", started_at)
+        except cancellation.STOPPED:
+            cancellation.record_if_cancelled(current_runtime().store, task_id)
+            raise  # DBOS keeps the workflow's outcome
 
 
 def _run(task_id: str, started_at: float) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dbos import DBOS, DBOSConfig
 
 from podium import __version__
@@ -34,5 +36,7 @@ def launch_engine(runtime: Runtime) -> None:
     DBOS.launch()
 
 
-def shutdown_engine() -> None:
-    DBOS.destroy(destroy_registry=False)
+def shutdown_engine(grace_s: float = 0) -> None:
+    """Stop DBOS: no more queued workflows start; running ones get up to ``grace_s`` seconds to
+    finish. One still running then stays PENDING and resumes at the next launch."""
+    DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=math.ceil(grace_s))

@@ -75,4 +75,8 @@ class StepLog:
             model=completion.model, tokens_in=completion.tokens_in,
             tokens_out=completion.tokens_out, latency_s=completion.latency_s,
             finish_reason=completion.finish_reason, module=module, extra=extra,
+            deployment=completion.deployment, attempt=completion.attempt,
+            fallback=completion.fallback, cost_usd=completion.cost_usd,
+            cost_estimated=completion.usage_estimated, ttft_s=completion.ttft_s,
+            route_reason=completion.route_reason,
         ))
