@@ -7,21 +7,26 @@ outlives it.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from podium.api import build_service, create_app
+from podium.api.app import WS_DEFLATE
 from podium.config import Settings
-from podium.providers import ScriptedProvider
+from podium.providers import Provider, ScriptedProvider
 from podium.services import TaskService
 
 TASK = "Write a function add(a, b) that returns the sum of two numbers"
@@ -80,15 +85,17 @@ def free_loopback_socket() -> socket.socket:
 
 @contextmanager
 def serving(home: Path, script: dict[str, list[str]] | None = None,
-            **overrides: Any) -> Iterator[Served]:
-    """A server over a scripted model, on loopback, until the block ends."""
+            provider: Provider | None = None, **overrides: Any) -> Iterator[Served]:
+    """A server on loopback until the block ends, over a scripted model unless ``provider``
+    is given."""
     options: dict[str, Any] = {"home": home, "queue_poll_s": 0.1, "test_timeout_s": 60,
                                "shutdown_grace_s": 60} | overrides
     settings = Settings(**options)
-    service, metrics = build_service(settings, ScriptedProvider(script or SCRIPT))
+    service, metrics = build_service(settings, provider or ScriptedProvider(script or SCRIPT))
     app = create_app(service, metrics)
     sock = free_loopback_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                           ws_per_message_deflate=WS_DEFLATE))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: server.started, "the server to start", timeout=60)
@@ -103,3 +110,28 @@ def serving(home: Path, script: dict[str, list[str]] | None = None,
         server.should_exit = True
         thread.join(timeout=120)
         sock.close()
+
+
+# --- MCP over streamable HTTP, with the SDK's client ---------------------------------------
+
+
+@asynccontextmanager
+async def http_session(served: Served, key: str | None = None) -> AsyncIterator[ClientSession]:
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    async with create_mcp_http_client(headers=headers) as http, \
+            streamable_http_client(f"{served.url}/mcp", http_client=http) as (read, write), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await session.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    return json.loads(result.content[0].text)
+
+
+async def error_of(session: ClientSession, tool: str, **arguments: Any) -> str:
+    result = await session.call_tool(tool, arguments)
+    assert result.is_error
+    return result.content[0].text

@@ -221,7 +221,9 @@ async def test_a_slow_reader_is_disconnected_with_a_reason(served: Served) -> No
     # A small receive window: otherwise the kernel would buffer megabytes for the client.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", urlparse(served.url).port))
-    async with connect(stream_url(served, task_id), sock=sock, max_size=None) as ws:
+    # No compression: 64 kB of "x" would otherwise shrink to almost nothing on the wire.
+    async with connect(stream_url(served, task_id), sock=sock, max_size=None,
+                       compression=None) as ws:
         assert json.loads(await ws.recv())["seq"] == 1
         ws.transport.pause_reading()  # the client stops reading its socket
         writer = in_background(lambda: [served.service.store.append([CodeGenerated(

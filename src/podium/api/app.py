@@ -21,7 +21,7 @@ from podium.api import routes_ops, routes_tasks, streams
 from podium.api.context import ConnectionSlots, ServerContext
 from podium.api.guard import Guard
 from podium.api.hub import EventHub
-from podium.api.keys import KeyStore
+from podium.api.keys import LOOPBACK_HOSTS, KeyStore
 from podium.api.mcp_tools import build_mcp, http_caller
 from podium.api.metrics import InstrumentedEventStore, Metrics
 from podium.api.provider_status import ProviderMonitor
@@ -30,7 +30,9 @@ from podium.providers import Provider
 from podium.services import InvalidInput, QueueFull, TaskNotFound, TaskService
 from podium.store import StorageError
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# For uvicorn's ws_per_message_deflate: streams carry small JSON events to many clients, and
+# compressing each message for each client doubled the fan-out latency (docs/benchmarks.md).
+WS_DEFLATE = False
 # Where each input a service may reject arrives; anything else is a body field.
 _INPUT_LOCATION = {"at": "query", "status": "query", "path": "path", "Last-Event-ID": "header"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection
@@ -45,7 +45,6 @@ class ServerContext:
     providers: ProviderMonitor
     slots: ConnectionSlots
     accepting: bool = True  # False while shutting down: no new tasks, no new streams
-    details: dict[str, str] = field(default_factory=dict)
 
 
 def server(connection: HTTPConnection) -> ServerContext:

@@ -66,25 +66,29 @@ class Guard:
                 status = message["status"]
             await send(message)
 
-        try:
-            if problem is not None and path not in PUBLIC_PATHS:
-                await _reply(send_noting_status, 401, problem,
-                             {"www-authenticate": 'Bearer realm="podium"'})
-            elif caller is not None and (wait := await self._throttle(caller)) is not None:
-                await _reply(send_noting_status, 429,
-                             f"rate limit of {self.per_minute} requests a minute reached for "
-                             f"this API key; retry in {wait} s", {"retry-after": str(wait)})
-            else:
-                await self.app(scope, receive, send_noting_status)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.http_latency.labels(scope["method"], route).observe(elapsed)
-            task = _TASK_IN_PATH.match(path)
-            log.info("request", method=scope["method"], path=path, status=status,
-                     ms=round(elapsed * 1000, 2), key_id=caller.key_id if caller else None,
-                     task_id=task[1] if task else None)
+        task = _TASK_IN_PATH.match(path)
+        # Every line logged while this request is served names its task.
+        with structlog.contextvars.bound_contextvars(**({"task_id": task[1]} if task else {})):
+            try:
+                await self._answer(scope, receive, send_noting_status, caller, problem)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+                self.metrics.http_latency.labels(scope["method"], route).observe(elapsed)
+                log.info("request", method=scope["method"], path=path, status=status,
+                         ms=round(elapsed * 1000, 2), key_id=caller.key_id if caller else None)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send,
+                      caller: Principal | None, problem: str | None) -> None:
+        if problem is not None and scope["path"] not in PUBLIC_PATHS:
+            await _reply(send, 401, problem, {"www-authenticate": 'Bearer realm="podium"'})
+        elif caller is not None and (wait := await self._throttle(caller)) is not None:
+            await _reply(send, 429, f"rate limit of {self.per_minute} requests a minute reached "
+                                    f"for this API key; retry in {wait} s",
+                         {"retry-after": str(wait)})
+        else:
+            await self.app(scope, receive, send)
 
     def _identify(self, scope: Scope) -> tuple[Principal | None, str | None]:
         headers = dict(scope["headers"])

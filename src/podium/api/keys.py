@@ -22,6 +22,8 @@ from podium.store import prepare_database
 
 READ, WRITE, ADMIN = "tasks:read", "tasks:write", "admin"
 SCOPES = (READ, WRITE, ADMIN)
+# Without keys the server answers anyone who reaches it: it listens on these addresses only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _KEY_PATTERN = re.compile(r"pod_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
 _TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 

@@ -48,6 +48,8 @@ def http_caller(ctx: Context) -> Principal:
 
 
 def build_mcp(service: TaskService, identify: Identify = lambda _ctx: LOCAL) -> MCPServer:
+    """The MCP server over ``service``; ``identify`` names the caller of each tool call (the
+    local user by default, as over stdio)."""
     # log_level: the SDK configures the root logger; INFO would log every HTTP request.
     mcp = MCPServer("podium", version=__version__, log_level="WARNING", instructions=(
         "Podium runs coding tasks: it plans, has models write code, tests it in a sandbox and "
@@ -59,11 +61,9 @@ def build_mcp(service: TaskService, identify: Identify = lambda _ctx: LOCAL) -> 
             raise ToolError(f"this API key lacks the {scope!r} scope")
         try:
             return await asyncio.to_thread(work, caller)
-        except TaskNotFound as exc:
-            raise ToolError(str(exc)) from None
         except InvalidInput as exc:
             raise ToolError(f"invalid {exc.field}: {exc}") from None
-        except QueueFull as exc:
+        except (TaskNotFound, QueueFull) as exc:
             raise ToolError(str(exc)) from None
 
     @mcp.tool()

@@ -49,8 +49,6 @@ class TaskSubmission(BaseModel):
 
 
 class TaskLinks(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
     self_: str = Field(alias="self")
     events: str
     stream: str = Field(description="WebSocket: replay then live events")
@@ -59,8 +57,8 @@ class TaskLinks(BaseModel):
     @classmethod
     def of(cls, task_id: str) -> TaskLinks:
         base = f"/v1/tasks/{task_id}"
-        return cls(self_=base, events=f"{base}/events", stream=f"{base}/stream",
-                   sse=f"{base}/events/stream")
+        return cls.model_validate({"self": base, "events": f"{base}/events",
+                                   "stream": f"{base}/stream", "sse": f"{base}/events/stream"})
 
 
 class TaskAccepted(BaseModel):

@@ -92,9 +92,13 @@ async def _serve(websocket: WebSocket, ctx: ServerContext, task_id: str, after: 
         async with lock:  # the event sender and the message listener share the socket
             await websocket.send_text(text)
 
+    sent = after  # the last position the client was sent (a cancelled send sent nothing)
+
     async def pump(stream: TaskStream) -> None:
+        nonlocal sent
         async for delivery in stream:
             await send(delivery.text)
+            sent = delivery.position
 
     with ctx.hub.open(task_id, after_position=after,
                       capacity=ctx.settings.ws_send_buffer) as stream:
@@ -113,7 +117,7 @@ async def _serve(websocket: WebSocket, ctx: ServerContext, task_id: str, after: 
     if _ended_cleanly(listening):
         return  # the client left
     if stream.overflowed.is_set():
-        code, reason = CLOSE_TOO_SLOW, str(SlowConsumer(stream.capacity, stream.last_position))
+        code, reason = CLOSE_TOO_SLOW, str(SlowConsumer(stream.capacity, sent))
     elif _ended_cleanly(streaming):
         code, reason = CLOSE_DONE, "task finished"
     else:

@@ -2,6 +2,9 @@
 
 Without API keys the server answers anyone who can reach it, so it listens on loopback only
 unless told otherwise with --allow-no-auth. With keys, every request needs one.
+
+The server's libraries (FastAPI, uvicorn, MCP) are imported by these commands only, so that
+the other commands start as fast as before.
 """
 
 from __future__ import annotations
@@ -10,19 +13,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from podium.api import KeyStore, build_mcp, build_service, create_app
-from podium.api.app import LOOPBACK_HOSTS
-from podium.api.keys import SCOPES
-from podium.api.logs import configure_logging
-from podium.api.metrics import Metrics
+from podium.api.keys import LOOPBACK_HOSTS, SCOPES, KeyStore
 from podium.cli.app import BadInput, HomeOption, app, console, fail, out, settings_from
 from podium.config import Settings
-from podium.services import TaskService
+
+if TYPE_CHECKING:
+    from podium.api.metrics import Metrics
+    from podium.services import TaskService
 
 ProviderOption = Annotated[str | None, typer.Option(help="embedded, openai, scripted, or a "
                                                     "configured provider")]
@@ -53,6 +54,12 @@ def serve(
     home: HomeOption = None,
 ) -> None:
     """Serve the REST API, live streams (WebSocket, SSE) and MCP at /mcp."""
+    import uvicorn
+
+    from podium.api import create_app
+    from podium.api.app import WS_DEFLATE
+    from podium.api.logs import configure_logging
+
     try:
         settings = settings_from(host=host, port=port, provider=provider, model=model,
                                  openai_base_url=base_url, script=script, home=home,
@@ -65,14 +72,22 @@ def serve(
         raise fail(str(exc)) from None
     console.print(f"podium serving on http://{settings.host}:{settings.port} "
                   f"(REST /v1, docs /docs, MCP /mcp)")
-    uvicorn.run(create_app(service, metrics, host=settings.host), host=settings.host,
-                port=settings.port, log_level="warning", access_log=False, lifespan="on")
-    # The app's shutdown gave running tasks their grace period and stopped the engine. A task
-    # still running is left to its worker thread, which would hold the process open; it
-    # resumes at the next start, so exit without waiting for it.
+    try:
+        # On SIGTERM uvicorn shuts down (the app's shutdown gives running tasks their grace
+        # period and stops the engine), then ends the process with the signal.
+        uvicorn.run(create_app(service, metrics, host=settings.host), host=settings.host,
+                    port=settings.port, log_level="warning", access_log=False, lifespan="on",
+                    ws_per_message_deflate=WS_DEFLATE)
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as exc:  # uvicorn could not start, e.g. the port is taken
+        code = exc.code if isinstance(exc.code, int) else 1
+    # A task still running after the grace period is left to its worker thread, which would
+    # hold the process open; it resumes at the next start, so exit without waiting for it.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 @app.command()
@@ -82,6 +97,9 @@ def mcp(
     home: HomeOption = None,
 ) -> None:
     """Serve MCP over stdio (for an agent's client); tasks run in this process."""
+    from podium.api import build_mcp
+    from podium.api.logs import configure_logging
+
     try:
         settings = settings_from(provider=provider, model=model, openai_base_url=base_url,
                                  script=script, home=home, queue_concurrency=concurrency)
@@ -128,7 +146,7 @@ def keys_list(home: HomeOption = None,
             out.print(json.dumps(row), soft_wrap=True)
         else:
             state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
-            out.print(f"{key.key_id}  {key.tenant}  {' '.join(row['scopes'])}  {state}  "
+            out.print(f"{key.key_id}  {key.tenant}  {' '.join(sorted(key.scopes))}  {state}  "
                       f"{key.name}")
 
 
@@ -159,6 +177,8 @@ def _check_exposure(settings: Settings, allow_no_auth: bool) -> None:
 
 
 def _build(settings: Settings) -> tuple[TaskService, Metrics]:
+    from podium.api import build_service
+
     try:
         return build_service(settings)
     except ValueError as exc:

@@ -150,10 +150,7 @@ async def _examples_fail(problem: Problem, module_code: str) -> bool | None:
     """Whether the prompt's ``>>>`` examples fail on ``module_code``, run in the sandbox the
     way the pipeline runs them; None when the prompt has no usable examples."""
     plan = ModulePlan(name="solution")
-    try:
-        tests = tests_from_examples(problem.prompt, plan)
-    except ValueError:  # examples doctest itself cannot parse
-        return None
+    tests = tests_from_examples(problem.prompt, plan)
     if tests is None:
         return None
     test_file = tests_file_name(plan)

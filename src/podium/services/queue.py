@@ -50,10 +50,10 @@ def label(dbos_priority: int | None) -> str:
 class QueueFull(RuntimeError):
     """Submission refused: as many tasks are waiting as the queue allows."""
 
-    def __init__(self, waiting: int, limit: int, retry_after_s: int) -> None:
-        super().__init__(f"the task queue is full: {waiting} tasks are waiting (at most "
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"the task queue is full: {limit} tasks are waiting (at most "
                          f"{limit}); try again in {retry_after_s} s")
-        self.waiting, self.limit, self.retry_after_s = waiting, limit, retry_after_s
+        self.limit, self.retry_after_s = limit, retry_after_s
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,12 @@ class TaskQueue:
     def check_room(self) -> None:
         """Raise QueueFull when the waiting tasks already reach the limit."""
         limit = self.settings.queue_max_waiting
-        waiting = len(DBOS.list_queued_workflows(
-            queue_name=QUEUE_NAME, status="ENQUEUED", limit=limit, load_input=False,
-            load_output=False))
-        if waiting >= limit:
-            raise QueueFull(waiting, limit, self.settings.queue_full_retry_after_s)
+        # Only the limit-th waiting task is fetched: listing them all cost milliseconds.
+        last_place = DBOS.list_queued_workflows(
+            queue_name=QUEUE_NAME, status="ENQUEUED", limit=1, offset=limit - 1,
+            load_input=False, load_output=False)
+        if last_place:
+            raise QueueFull(limit, self.settings.queue_full_retry_after_s)
 
     def status(self) -> QueueStatus:
         queued = DBOS.list_queued_workflows(queue_name=QUEUE_NAME, status=["ENQUEUED", "PENDING"],

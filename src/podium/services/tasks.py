@@ -223,13 +223,13 @@ class TaskService(TaskReader):
         if not prompt.strip():
             raise InvalidInput("prompt", "the task prompt is empty")
         if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput("prompt", f"the task prompt is {len(prompt):,} characters; at most "
-                             f"{MAX_PROMPT_CHARS:,}")
+            raise InvalidInput("prompt", f"the task prompt is {len(prompt):,} characters; at "
+                                         f"most {MAX_PROMPT_CHARS:,}")
         for option, asked, served in (("provider", provider, self.provider.name),
                                       ("model", model, self.provider.model)):
             if asked is not None and asked != served:
-                raise InvalidInput(option, f"{option} {asked!r} is not available; this server runs "
-                                 f"{option} {served!r}")
+                raise InvalidInput(option, f"{option} {asked!r} is not available; this server "
+                                           f"runs {option} {served!r}")
         try:
             rank = Priority.parse(priority)
         except ValueError as exc:
@@ -238,6 +238,7 @@ class TaskService(TaskReader):
             task_id = validate_task_id(task_id) if task_id else f"task-{uuid.uuid4().hex[:12]}"
         except ValueError as exc:
             raise InvalidInput("task_id", str(exc)) from None
+        timeout_s = timeout_s or self.settings.task_timeout_s
         with self._submit_lock:
             if self.store.version(task_id) == 0:
                 self.queue.check_room()
@@ -246,13 +247,14 @@ class TaskService(TaskReader):
                     prompt=prompt, tests=tests, provider=self.provider.name,
                     model=self.provider.model, max_rounds=max_rounds or self.settings.max_rounds,
                     workspace=str(self.workspace(task_id)), tenant=tenant, priority=rank,
-                    timeout_s=timeout_s or self.settings.task_timeout_s, budget_usd=budget_usd,
+                    timeout_s=timeout_s, budget_usd=budget_usd,
                 ))], expected_version=0)
-            else:
-                try:
-                    self.require(task_id, tenant)
-                except TaskNotFound:
-                    raise InvalidInput("task_id", f"task id {task_id!r} is already taken") from None
+                self.queue.enqueue(task_id, rank, timeout_s)
+                return task_id
+            try:
+                self.require(task_id, tenant)
+            except TaskNotFound:
+                raise InvalidInput("task_id", f"task id {task_id!r} is already taken") from None
             self._start(task_id)
         return task_id
 
