@@ -8,6 +8,7 @@ outlives it.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import structlog
 import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -25,6 +28,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from podium.api import build_service, create_app
 from podium.api.app import WS_DEFLATE
+from podium.api.logs import configure_logging
 from podium.config import Settings
 from podium.providers import Provider, ScriptedProvider
 from podium.services import TaskService
@@ -41,6 +45,21 @@ def slow_tests(seconds: float) -> str:
     """Tests that pass after ``seconds``: keep a task running while a test looks at it."""
     return (f"import time\n\nfrom add import add\n\n\ndef test_add():\n    time.sleep({seconds})\n"
             "    assert add(2, 3) == 5\n")
+
+
+@pytest.fixture(scope="package", autouse=True)
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The servers' log, as JSON lines in a file: a server thread outlives each test, while
+    pytest swaps and closes the stdout it captures between tests."""
+    path = tmp_path_factory.mktemp("logs") / "server.log"
+    saved = structlog.get_config()
+    with path.open("a") as stream:
+        configure_logging(json=True, level="info", stream=stream)
+        yield path
+    structlog.configure(**saved)
+    podium_logger = logging.getLogger("podium")
+    podium_logger.handlers.clear()
+    podium_logger.propagate = True
 
 
 @dataclass
