@@ -217,8 +217,8 @@ class TaskService(TaskReader):
         once; when ``queue_max_waiting`` tasks already wait, QueueFull is raised and nothing is
         recorded. ``timeout_s`` (default ``task_timeout_s``) counts from the task's start; past
         it the task is cancelled. ``provider`` and ``model`` must name what is configured.
-        Bad input raises ValueError naming it. Submitting again with the id of an existing task
-        of the same tenant starts nothing new.
+        Bad input raises InvalidInput (a ValueError) naming the field. Submitting again with
+        the id of an existing task of the same tenant starts nothing new.
         """
         if not prompt.strip():
             raise InvalidInput("prompt", "the task prompt is empty")
