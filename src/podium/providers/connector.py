@@ -4,8 +4,10 @@ estimate, and the default answers for what a provider does not offer."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
-from podium.providers.base import Health, Style
+from podium.providers.base import Completion, Health, Style, ToolCall
+from podium.providers.chunks import Chunk, StreamAssembler
 from podium.providers.errors import ProviderError
 
 DEFAULT_MODELS_TTL_S = 300.0
@@ -62,6 +64,20 @@ class ConnectorBase:
 
     async def embed(self, texts: list[str], model: str | None = None) -> list[list[float]]:
         raise ProviderError(self.name, "this provider offers no embeddings", kind="bad_request")
+
+    def completion_from(self, chunks: Iterable[Chunk], started: float) -> Completion:
+        """One Completion from a whole reply's chunks (what a non-streaming call returns)."""
+        assembler = StreamAssembler()
+        for chunk in chunks:
+            assembler.add(chunk)
+        return Completion(
+            text=assembler.text, provider=self.name, model=self.model,
+            tokens_in=assembler.tokens_in or 0, tokens_out=assembler.tokens_out or 0,
+            usage_estimated=assembler.tokens_in is None, latency_s=time.perf_counter() - started,
+            finish_reason=assembler.finish_reason or "unknown",
+            tool_calls=tuple(ToolCall(id=i, name=n, arguments=a)
+                             for i, n, a in assembler.tool_calls()),
+        )
 
     def estimate_tokens(self, text: str) -> int:
         return approx_tokens(text)

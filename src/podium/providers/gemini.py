@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from podium.providers.base import Completion, CompletionRequest, ToolCall
-from podium.providers.chunks import Chunk, StreamAssembler
+from podium.providers.base import Completion, CompletionRequest
+from podium.providers.chunks import Chunk
 from podium.providers.connector import DEFAULT_MODELS_TTL_S, ConnectorBase
 from podium.providers.errors import (
     ErrorKind,
@@ -141,17 +141,7 @@ class GeminiProvider(ConnectorBase):
         started = time.perf_counter()
         reply = await self._request("POST", f"models/{self.model}:generateContent",
                                     self._body(request))
-        assembler = StreamAssembler()
-        for chunk in self._chunks(reply, 0):
-            assembler.add(chunk)
-        return Completion(
-            text=assembler.text, provider=self.name, model=self.model,
-            tokens_in=assembler.tokens_in or 0, tokens_out=assembler.tokens_out or 0,
-            usage_estimated=assembler.tokens_in is None, latency_s=time.perf_counter() - started,
-            finish_reason=assembler.finish_reason or "unknown",
-            tool_calls=tuple(ToolCall(id=i, name=n, arguments=a)
-                             for i, n, a in assembler.tool_calls()),
-        )
+        return self.completion_from(self._chunks(reply, 0), started)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         finished, calls = False, 0

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from podium.providers.base import Completion, CompletionRequest, Style, ToolCall
-from podium.providers.chunks import Chunk, StreamAssembler
+from podium.providers.base import Completion, CompletionRequest, Style
+from podium.providers.chunks import Chunk
 from podium.providers.connector import DEFAULT_MODELS_TTL_S, ConnectorBase
 from podium.providers.embedded import render_prompt
 from podium.providers.errors import ProviderError, kind_for_status
@@ -68,17 +68,7 @@ class OllamaProvider(ConnectorBase):
         started = time.perf_counter()
         path, body = await self._body(request, stream=False)
         reply = await self._post_json(path, body)
-        assembler = StreamAssembler()
-        for chunk in self._chunks(reply, request, first=True):
-            assembler.add(chunk)
-        return Completion(
-            text=assembler.text, provider=self.name, model=self.model,
-            tokens_in=assembler.tokens_in or 0, tokens_out=assembler.tokens_out or 0,
-            usage_estimated=assembler.tokens_in is None, latency_s=time.perf_counter() - started,
-            finish_reason=assembler.finish_reason or "unknown",
-            tool_calls=tuple(ToolCall(id=i, name=n, arguments=a)
-                             for i, n, a in assembler.tool_calls()),
-        )
+        return self.completion_from(self._chunks(reply, request, first=True), started)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[Chunk]:
         path, body = await self._body(request, stream=True)
