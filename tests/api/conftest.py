@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -129,6 +131,38 @@ def serving(home: Path, script: dict[str, list[str]] | None = None,
         server.should_exit = True
         thread.join(timeout=120)
         sock.close()
+
+
+@contextmanager
+def podium_serve(tmp_path: Path, script: Path, *options: str) -> Iterator[tuple[str,
+                                                                               subprocess.Popen]]:
+    """`podium serve` as a user runs it, in its own process over a scripted model; its log
+    goes to ``tmp_path/serve.log``."""
+    sock = free_loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "podium", "serve", "--port", str(port), "--provider",
+             "scripted", "--script", str(script), "--home", "home", "--log-level", "warning",
+             *options], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(url) or proc.poll() is not None, "the server to start")
+        assert proc.poll() is None, log.read_text()
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 # --- MCP over streamable HTTP, with the SDK's client ---------------------------------------

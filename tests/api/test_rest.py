@@ -129,6 +129,19 @@ def test_invalid_input_gets_422_naming_each_field(served: Served) -> None:
     assert after == before  # nothing was recorded
 
 
+def test_positions_beyond_what_the_store_holds_get_422(served: Served, finished: str) -> None:
+    too_big = str(2**63)  # one past SQLite's largest INTEGER
+    with served.client() as http:
+        events = http.get(f"/v1/tasks/{finished}/events", params={"after": too_big})
+        tasks = http.get("/v1/tasks", params={"before": too_big})
+        state = http.get(f"/v1/tasks/{finished}/state", params={"at": too_big})
+        sse = http.get(f"/v1/tasks/{finished}/events/stream", headers={"Last-Event-ID": too_big})
+    for reply, where in ((events, ["query", "after"]), (tasks, ["query", "before"]),
+                         (state, ["query", "at"]), (sse, ["header", "Last-Event-ID"])):
+        assert reply.status_code == 422, (where, reply.text)
+        assert reply.json()["detail"][0]["loc"] == where
+
+
 def test_an_unknown_task_is_404_everywhere(served: Served) -> None:
     with served.client() as http:
         for method, path in (("GET", ""), ("GET", "/events"), ("GET", "/state?at=1"),

@@ -250,7 +250,8 @@ async def test_unknown_task_and_bad_position_close_with_a_reason(served: Served)
         with pytest.raises(ConnectionClosed):
             await ws.recv()
     assert ws.close_code == 4404 and "missing-task" in ws.close_reason
-    async with connect(f"{served.ws_url}/v1/tasks/x/stream?after=-3") as ws:
-        with pytest.raises(ConnectionClosed):
-            await ws.recv()
-    assert ws.close_code == 4400
+    for bad in ("-3", str(2**63)):  # negative; beyond the largest position the store holds
+        async with connect(f"{served.ws_url}/v1/tasks/x/stream?after={bad}") as ws:
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+        assert ws.close_code == 4400 and "after must be a whole number" in ws.close_reason

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from podium.cli import app
-from tests.api.conftest import SCRIPT, TASK, WAIT_S, free_loopback_socket, slow_tests, wait_until
+from tests.api.conftest import SCRIPT, TASK, WAIT_S, podium_serve, slow_tests, wait_until
 
 # uvicorn shuts down on SIGTERM, then ends the process with the signal it received.
 ENDED_BY_SIGTERM = (0, -signal.SIGTERM)
@@ -27,34 +23,6 @@ def script(tmp_path: Path) -> Path:
     path = tmp_path / "script.json"
     path.write_text(json.dumps(SCRIPT))
     return path
-
-
-@contextmanager
-def podium_serve(tmp_path: Path, script: Path, *options: str) -> Iterator[tuple[str,
-                                                                               subprocess.Popen]]:
-    sock = free_loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "serve", "--port", str(port), "--provider", "scripted",
-         "--script", str(script), "--home", "home", "--log-level", "warning", *options],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(url) or proc.poll() is not None, "the server to start")
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def events(url: str, task_id: str) -> list[dict]:

@@ -36,6 +36,7 @@ from podium.services import (
     TaskService,
 )
 from podium.services.tasks import MAX_PROMPT_CHARS
+from podium.store import MAX_INTEGER
 
 T = TypeVar("T")
 Identify = Callable[[Context], Principal]
@@ -99,7 +100,8 @@ def build_mcp(service: TaskService, identify: Identify = lambda _ctx: LOCAL) -> 
     @mcp.tool()
     async def get_task_events(
         ctx: Context, task_id: Annotated[str, Field(min_length=1)],
-        after: Annotated[int, Field(ge=0, description="events with a greater seq")] = 0,
+        after: Annotated[int, Field(ge=0, le=MAX_INTEGER, description="events with a greater seq")]
+        = 0,
         limit: Annotated[int, Field(ge=1, le=500)] = 100,
     ) -> EventPage:
         """A page of the task's event log, in seq order."""

@@ -27,6 +27,7 @@ from podium.api.schemas import (
 )
 from podium.events import TaskState
 from podium.services import DEFAULT_TENANT, Priority, parse_point
+from podium.store import MAX_INTEGER
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -36,7 +37,25 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such task (or one of another tenant)"}}
 
 
+def _link_to(route: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to an operation on a task, which clients and schema-driven tools follow
+    with values taken from the response (by default the task id it names)."""
+    pointer = route.replace("~", "~0").replace("/", "~1")  # JSON Pointer escaping
+    return {"operationRef": f"#/paths/{pointer}/{method}",
+            "parameters": parameters or {"task_id": "$response.body#/task_id"}}
+
+
+_TASK_LINKS = {
+    "GetTask": _link_to("/v1/tasks/{task_id}", "get"),
+    "GetEvents": _link_to("/v1/tasks/{task_id}/events", "get"),
+    "GetState": _link_to("/v1/tasks/{task_id}/state", "get"),
+    "ListFiles": _link_to("/v1/tasks/{task_id}/files", "get"),
+    "CancelTask": _link_to("/v1/tasks/{task_id}/cancel", "post"),
+}
+
+
 @router.post("", status_code=201, response_model=TaskAccepted, responses={
+    201: {"description": "queued", "links": _TASK_LINKS},
     422: {"description": "invalid input, each field named"},
     429: {"description": "the queue is full; see Retry-After"},
     503: {"description": "the server is shutting down"},
@@ -58,8 +77,9 @@ def submit_task(body: TaskSubmission, request: Request) -> TaskAccepted:
 @router.get("", response_model=TaskList)
 def list_tasks(request: Request, status: TaskStatus | None = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               before: Annotated[int | None, Query(ge=1, description="`next_before` of the "
-                                                   "previous page")] = None) -> TaskList:
+               before: Annotated[int | None, Query(
+                   ge=1, le=MAX_INTEGER, description="`next_before` of the previous page")]
+               = None) -> TaskList:
     """The caller's tasks, newest first, optionally of one status."""
     caller = require_scope(request, READ)
     return TaskList.of(server(request).service.list_tasks(
@@ -75,7 +95,8 @@ def get_task(task_id: TaskId, request: Request) -> Response:
 
 @router.get("/{task_id}/events", response_model=EventPage, responses=_NOT_FOUND)
 def get_events(task_id: TaskId, request: Request,
-               after: Annotated[int, Query(ge=0, description="return events with a greater "
+               after: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="return events with a "
+                                           "greater "
                                            "seq")] = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> EventPage:
     """A page of the task's event log."""
@@ -107,7 +128,10 @@ def cancel_task(task_id: TaskId, request: Request,
                                                           tenant=caller.tenant))
 
 
-@router.get("/{task_id}/files", response_model=FileList, responses=_NOT_FOUND)
+@router.get("/{task_id}/files", response_model=FileList, responses=_NOT_FOUND | {
+    200: {"description": "the file names", "links": {"ReadFirstFile": _link_to(
+        "/v1/tasks/{task_id}/files/{path}", "get", task_id="$request.path.task_id",
+        path="$response.body#/files/0")}}})
 def list_files(task_id: TaskId, request: Request) -> FileList:
     """The files in the task's workspace."""
     caller = require_scope(request, READ)

@@ -30,7 +30,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from podium.api.context import ServerContext, principal, require_scope, server
 from podium.api.hub import SlowConsumer, TaskStream
 from podium.api.keys import READ
-from podium.services import InvalidInput, TaskNotFound
+from podium.services import InvalidInput, TaskNotFound, parse_position
+from podium.store import MAX_INTEGER
 
 router = APIRouter(tags=["streams"])
 log = structlog.get_logger("podium.api")
@@ -73,14 +74,15 @@ async def _check(websocket: WebSocket, ctx: ServerContext,
         return (CLOSE_FORBIDDEN, f"this API key lacks the {READ!r} scope"), 0
     if not ctx.accepting:
         return (CLOSE_GOING_AWAY, "server shutting down"), 0
-    raw = websocket.query_params.get("after", "0")
-    if not raw.isdigit():
-        return (CLOSE_BAD_REQUEST, f"after must be a non-negative integer, got {raw[:40]!r}"), 0
+    try:
+        after = parse_position("after", websocket.query_params.get("after", "0"))
+    except InvalidInput as exc:
+        return (CLOSE_BAD_REQUEST, str(exc)[:120]), 0
     try:
         await asyncio.to_thread(ctx.service.require, task_id, caller.tenant)
     except TaskNotFound as exc:
         return (CLOSE_NOT_FOUND, str(exc)[:120]), 0
-    return None, int(raw)
+    return None, after
 
 
 async def _serve(websocket: WebSocket, ctx: ServerContext, task_id: str, after: int) -> None:
@@ -172,7 +174,8 @@ def _reason(text: str) -> str:
                        404: {"description": "no such task"}})
 async def stream_sse(
     task_id: str, request: Request,
-    after: Annotated[int, Query(ge=0, description="start after this global position")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_INTEGER,
+                                description="start after this global position")] = 0,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> EventSourceResponse:
     """Server-sent events: the task's stored events after the position, then live ones; a
@@ -181,10 +184,7 @@ async def stream_sse(
     caller = require_scope(request, READ)
     ctx = server(request)
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
-            raise InvalidInput("Last-Event-ID", f"Last-Event-ID must be a position (a "
-                               f"non-negative integer), got {last_event_id[:20]!r}")
-        after = int(last_event_id)
+        after = parse_position("Last-Event-ID", last_event_id)
     await asyncio.to_thread(ctx.service.require, task_id, caller.tenant)
 
     async def events() -> AsyncIterator[ServerSentEvent]:

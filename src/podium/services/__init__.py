@@ -12,10 +12,11 @@ from podium.services.tasks import (
     TaskService,
     build_provider,
     parse_point,
+    parse_position,
 )
 
 __all__ = [
     "DEFAULT_TENANT", "TASK_STATUSES", "CancelOutcome", "InvalidInput", "Priority", "QueueFull",
     "QueueStatus", "TaskNotFound", "TaskPage", "TaskReader", "TaskService", "build_provider",
-    "parse_point",
+    "parse_point", "parse_position",
 ]  # fmt: skip

@@ -25,7 +25,7 @@ from podium.events.types import TaskCreated, TaskCreatedData
 from podium.providers import Provider, ProvidersConfig, provider_for_run
 from podium.sandbox import SandboxLimits, Workspace
 from podium.services.queue import Priority, QueueStatus, TaskQueue
-from podium.store import SqliteEventStore, TaskSummary
+from podium.store import MAX_INTEGER, SqliteEventStore, TaskSummary
 from podium.workflows import Runtime, cancellation, launch_engine, shutdown_engine
 
 MAX_PROMPT_CHARS = 100_000
@@ -66,10 +66,19 @@ class InvalidInput(ValueError):
         self.field = field
 
 
+def parse_position(field: str, text: str) -> int:
+    """A seq or position written as text; InvalidInput naming ``field`` unless it is a
+    non-negative whole number the store can hold."""
+    if not text.strip().isdigit() or int(text) > MAX_INTEGER:
+        raise InvalidInput(field, f"{field} must be a whole number from 0 to {MAX_INTEGER}, "
+                                  f"got {text[:40]!r}")
+    return int(text)
+
+
 def parse_point(text: str) -> tuple[int | None, datetime | None]:
     """``"12"`` is seq 12; ``"2024-05-01T10:00:00Z"`` is a moment. Anything else is an error."""
     if text.strip().isdigit():
-        return int(text), None
+        return parse_position("at", text), None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

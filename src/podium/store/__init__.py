@@ -7,6 +7,7 @@ from podium.store.errors import (
     StorageError,
     StoreError,
 )
+from podium.store.schema import MAX_INTEGER
 from podium.store.sqlite import (
     DEFAULT_MAX_EVENT_BYTES,
     SqliteEventStore,
@@ -15,6 +16,7 @@ from podium.store.sqlite import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_EVENT_BYTES", "ConcurrencyConflict", "EventTooLarge", "InvalidAppend",
-    "SqliteEventStore", "StorageError", "StoreError", "TaskSummary", "prepare_database",
+    "DEFAULT_MAX_EVENT_BYTES", "MAX_INTEGER", "ConcurrencyConflict", "EventTooLarge",
+    "InvalidAppend", "SqliteEventStore", "StorageError", "StoreError", "TaskSummary",
+    "prepare_database",
 ]  # fmt: skip

@@ -18,6 +18,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# SQLite's largest INTEGER, so the bound of every seq and position a reader may ask about.
+MAX_INTEGER = 2**63 - 1
+
 events = Table(
     "podium_events",
     metadata,
