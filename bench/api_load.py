@@ -60,8 +60,8 @@ def serve(kind: str, port: int, home: str) -> None:
             return {"status": "ok"}
     else:
         from podium.api import build_service, create_app
-        from podium.api.logs import configure_logging
         from podium.config import Settings
+        from podium.logs import configure_logging
         from podium.providers import ScriptedProvider
 
         configure_logging(level="warning")

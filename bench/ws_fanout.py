@@ -65,8 +65,8 @@ def start_server(home: Path, capacity: int) -> tuple[str, object, object]:
 
     from podium.api import build_service, create_app
     from podium.api.app import WS_DEFLATE
-    from podium.api.logs import configure_logging
     from podium.config import Settings
+    from podium.logs import configure_logging
     from podium.providers import ScriptedProvider
 
     configure_logging(level="warning")

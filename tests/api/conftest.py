@@ -30,8 +30,8 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from podium.api import build_service, create_app
 from podium.api.app import WS_DEFLATE
-from podium.api.logs import configure_logging
 from podium.config import Settings
+from podium.logs import configure_logging
 from podium.providers import Provider, ScriptedProvider
 from podium.services import TaskService
 

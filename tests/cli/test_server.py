@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +96,61 @@ def test_a_restart_resumes_what_was_running(tmp_path: Path, script: Path) -> Non
                    "the resumed task to complete")
         log = events(url, task_id)
     assert log[: len(before)] == before or log[: len(before) - 1] == before[:-1]
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
+    assert len({e["event_id"] for e in log}) == len(log)
+    assert [e["type"] for e in log].count("TASK_STARTED") == 1
+
+
+def counted_slow_tests(seconds: float) -> str:
+    """Tests that add a line to runs.txt in the workspace each time they run, then pass after
+    ``seconds``: a task whose tests ran twice has two lines."""
+    return (f"import time\n\nfrom add import add\n\n\ndef test_add():\n"
+            f"    with open('runs.txt', 'a') as runs:\n        runs.write('ran\\n')\n"
+            f"    time.sleep({seconds})\n    assert add(2, 3) == 5\n")
+
+
+def test_serve_and_run_on_one_home_never_run_one_task_twice(tmp_path: Path,
+                                                            script: Path) -> None:
+    with podium_serve(tmp_path, script) as (url, _proc):
+        task_id = httpx.post(f"{url}/v1/tasks", json={"prompt": TASK,
+                                                      "tests": counted_slow_tests(4)},
+                             timeout=30).json()["task_id"]
+        wait_until(lambda: "TEST_STARTED" in [e["type"] for e in events(url, task_id)],
+                   "the server's task to start its tests")
+        # A second process on the same home: it must leave the server's live task alone.
+        (tmp_path / "test_add.py").write_text(slow_tests(0))
+        run = subprocess.run(
+            [sys.executable, "-m", "podium", "run", TASK, "--provider", "scripted", "--script",
+             str(script), "--tests", "test_add.py", "--home", "home", "--json"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S)
+        assert run.returncode == 0, run.stderr
+        wait_until(lambda: events(url, task_id)[-1]["type"] == "TASK_COMPLETE",
+                   "the server's task to complete")
+        workspace = httpx.get(f"{url}/v1/tasks/{task_id}/files/runs.txt", timeout=30)
+    assert workspace.text == "ran\n"  # its tests ran once
+    assert json.loads(run.stdout.splitlines()[-1])["type"] == "TASK_COMPLETE"
+
+
+def test_a_live_server_takes_over_the_task_of_a_killed_run(tmp_path: Path,
+                                                           script: Path) -> None:
+    with podium_serve(tmp_path, script) as (url, _proc):
+        (tmp_path / "test_add.py").write_text(counted_slow_tests(2))
+        run = subprocess.Popen(
+            [sys.executable, "-m", "podium", "run", TASK, "--provider", "scripted", "--script",
+             str(script), "--tests", "test_add.py", "--task-id", "killed", "--home", "home",
+             "--json"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        assert run.stdout is not None
+        for line in run.stdout:
+            if json.loads(line)["type"] == "TEST_STARTED":
+                break
+        os.killpg(run.pid, signal.SIGKILL)  # the run and its sandboxed tests
+        run.wait()
+        # No restart: the server's heartbeat notices the run is gone and resumes its task.
+        wait_until(lambda: events(url, "killed")[-1]["type"] == "TASK_COMPLETE",
+                   "the server to finish the killed run's task")
+        log = events(url, "killed")
     assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
     assert len({e["event_id"] for e in log}) == len(log)
     assert [e["type"] for e in log].count("TASK_STARTED") == 1

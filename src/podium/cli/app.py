@@ -10,10 +10,20 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from podium.config import Settings
+from podium.logs import configure_logging
 
 app = typer.Typer(help="Podium: plans coding tasks, has models write the code, tests it, "
                        "corrects it, and keeps a replayable log of everything.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _log_warnings_to_stderr() -> None:
+    # Library log lines must not mix with results on stdout (`--json`, MCP over stdio);
+    # `podium serve` sets its own level.
+    configure_logging(level="warning")
+
+
 console = Console(stderr=True)  # progress and messages
 out = Console(highlight=False)  # results, so they can be piped
 

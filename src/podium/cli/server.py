@@ -58,7 +58,7 @@ def serve(
 
     from podium.api import create_app
     from podium.api.app import WS_DEFLATE
-    from podium.api.logs import configure_logging
+    from podium.logs import configure_logging
 
     try:
         settings = settings_from(host=host, port=port, provider=provider, model=model,
@@ -98,7 +98,7 @@ def mcp(
 ) -> None:
     """Serve MCP over stdio (for an agent's client); tasks run in this process."""
     from podium.api import build_mcp
-    from podium.api.logs import configure_logging
+    from podium.logs import configure_logging
 
     try:
         settings = settings_from(provider=provider, model=model, openai_base_url=base_url,

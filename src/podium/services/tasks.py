@@ -199,7 +199,7 @@ class TaskService(TaskReader):
                                memory_bytes=settings.test_memory_mb * 1024 * 1024)
         self.runtime = Runtime(store=self.store, provider=self.provider,
                                workspaces=settings.workspaces.resolve(), limits=limits)
-        launch_engine(self.runtime)
+        self.workers = launch_engine(self.runtime)
         self.queue = TaskQueue(settings)
         # Makes "is there room, then record and enqueue" one step for this process's callers.
         self._submit_lock = threading.Lock()
@@ -207,7 +207,7 @@ class TaskService(TaskReader):
     def close(self, *, grace_s: float = 0) -> None:
         """Stop the engine: it starts no more queued tasks, lets running ones finish for up to
         ``grace_s`` seconds, then stops; a task still running resumes at the next launch."""
-        shutdown_engine(grace_s)
+        shutdown_engine(self.workers, grace_s)
         close_provider = getattr(self.provider, "close", None)
         if self._owns_provider and callable(close_provider):
             close_provider()  # the router's connections and its event loop thread

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -51,6 +52,17 @@ api_keys = Table(
     Column("secret_hash", String(64), nullable=False),  # sha256 hex of the whole key
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+)
+
+# Processes that run workflows; the worker id is the DBOS executor id (workflows/workers.py).
+workers = Table(
+    "podium_workers",
+    metadata,
+    Column("worker_id", String(200), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),  # 0 once released
 )
 
 # Alembic's bookkeeping table, named so it cannot collide with another tool in the same file.

@@ -9,34 +9,46 @@ from dbos import DBOS, DBOSConfig
 from podium import __version__
 from podium.store import prepare_database
 from podium.workflows.runtime import Runtime, install_runtime
+from podium.workflows.workers import Workers
 
 # Registers the workflow and its steps with DBOS; must happen before launch.
 from podium.workflows import coding  # noqa: F401  isort: skip
 
 
-def launch_engine(runtime: Runtime) -> None:
-    """Install the runtime, then launch DBOS on the store's SQLite file.
+def launch_engine(runtime: Runtime) -> Workers:
+    """Install the runtime, then launch DBOS on the store's SQLite file; returns this process's
+    worker registration, for shutdown_engine.
 
     The file is put in WAL mode and migrated first, so DBOS opens a database that already has
-    the journal mode the event store needs. Launching recovers this executor's interrupted
-    workflows in the background: they continue from their last completed step.
+    the journal mode the event store needs. The process runs under an executor id of its own;
+    once launched, it takes over the interrupted workflows of processes that stopped, and they
+    continue from their last completed step (see workers.py).
     """
     install_runtime(runtime)
     prepare_database(runtime.store.path)
+    # DBOS's recovery entry point, the one its admin endpoint /dbos-workflow-recovery calls.
+    workers = Workers(runtime.store.path, recover=DBOS._recover_pending_workflows)
+    runtime.worker = workers.worker_id
+    workers.register()
     config: DBOSConfig = {
         "name": "podium",
         "system_database_url": f"sqlite:///{runtime.store.path}",
         # A fixed version: recovery only picks up workflows of the same application version,
         # and DBOS's default (a hash of the source) would change with every edit.
         "application_version": __version__,
-        "executor_id": runtime.worker,
+        "executor_id": workers.worker_id,
         "log_level": "WARNING",
     }
     DBOS(config=config)
     DBOS.launch()
+    workers.start()
+    return workers
 
 
-def shutdown_engine(grace_s: float = 0) -> None:
+def shutdown_engine(workers: Workers, grace_s: float = 0) -> None:
     """Stop DBOS: no more queued workflows start; running ones get up to ``grace_s`` seconds to
-    finish. One still running then stays PENDING and resumes at the next launch."""
+    finish. One still running then stays PENDING, and the next process to start (or a live
+    one) takes it over."""
+    workers.retire()
     DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=math.ceil(grace_s))
+    workers.stop()

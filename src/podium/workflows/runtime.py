@@ -31,7 +31,7 @@ class Runtime:
     provider: Provider
     workspaces: Path
     limits: SandboxLimits
-    worker: str = "local"
+    worker: str = "local"  # this process's DBOS executor id, set at launch
 
 
 _runtime: Runtime | None = None
