@@ -88,6 +88,8 @@ async def test_tool_errors_say_what_was_wrong(served: Served) -> None:
         assert "priority" in await error_of(session, "start_coding_task", prompt=TASK,
                                             priority="URGENT")
         assert "status" in await error_of(session, "list_tasks", status="sleeping")
+        assert "provider 'anthropic' is not available" in await error_of(
+            session, "start_coding_task", prompt=TASK, provider="anthropic")
 
 
 async def test_stdio_serves_the_same_tools(tmp_path: Path) -> None:

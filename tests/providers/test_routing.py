@@ -102,3 +102,21 @@ def test_bad_chains_and_routes_are_refused(openai_fake: FakeServer) -> None:
         Router([d], routes={"plan": Route(chain="big")})
     with pytest.raises(ValueError, match="distinct names"):
         Router([d, openai_deployment(openai_fake)])
+
+
+async def test_hints_restrict_a_call_to_the_deployments_they_name(
+        openai_fake: FakeServer, ollama_fake: FakeServer, make: Callable[..., Router]) -> None:
+    cloud, local = openai_deployment(openai_fake, "cloud"), ollama_deployment(ollama_fake, "local")
+    r = make(cloud, local, chains={"default": Chain("default", ("cloud",))})
+    by_provider = await r.complete(CompletionRequest(prompt="x", provider="ollama"))
+    by_name = await r.complete(CompletionRequest(prompt="x", provider="cloud"))
+    by_model = await r.complete(CompletionRequest(prompt="x", model="qwen2.5-coder:7b"))
+    assert (by_provider.deployment, by_name.deployment, by_model.deployment) == (
+        "local", "cloud", "local")  # "local" is outside the default chain, yet hinted
+    assert "hinted provider 'ollama'" in by_provider.route_reason
+    assert [d.name for d in r.matching("openai", "gpt-4o")] == ["cloud"]
+    with pytest.raises(ProviderError) as refused:
+        await r.complete(CompletionRequest(prompt="x", provider="ollama", model="gpt-4o"))
+    assert refused.value.kind == "bad_request"
+    assert "no deployment serves provider 'ollama' and model 'gpt-4o'" in str(refused.value)
+    assert len(ollama_fake.requests) == 2 and len(openai_fake.requests) == 1  # none sent

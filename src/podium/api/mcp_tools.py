@@ -78,13 +78,20 @@ def build_mcp(service: TaskService, identify: Identify = lambda _ctx: LOCAL) -> 
         = "MEDIUM",
         max_rounds: Annotated[int | None, Field(ge=1, le=20)] = None,
         timeout_s: Annotated[float | None, Field(gt=0, le=7 * 24 * 3600)] = None,
+        budget_usd: Annotated[float | None, Field(gt=0, description="spending limit")] = None,
+        provider: Annotated[str | None, Field(min_length=1, description="send the task's "
+                                              "model calls to this provider")] = None,
+        model: Annotated[str | None, Field(min_length=1, description="... and this model")]
+        = None,
     ) -> TaskAccepted:
         """Queue a coding task; returns its id. Poll get_task_status until it ends."""
         rank = Priority.parse(priority)
 
         def submit(caller: Principal) -> TaskAccepted:
             task_id = service.submit(prompt, tests=tests, priority=rank, max_rounds=max_rounds,
-                                     timeout_s=timeout_s, tenant=caller.tenant or DEFAULT_TENANT)
+                                     timeout_s=timeout_s, budget_usd=budget_usd,
+                                     provider=provider, model=model,
+                                     tenant=caller.tenant or DEFAULT_TENANT)
             return TaskAccepted.of(task_id, service.state(task_id).status, rank)
 
         return await call(ctx, WRITE, submit)

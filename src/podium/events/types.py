@@ -44,6 +44,9 @@ class TaskCreatedData(Payload):
     priority: int = Field(default=20, ge=0)  # queue priority: lower starts first
     timeout_s: float | None = Field(default=None, gt=0)  # cancelled when it runs longer
     budget_usd: float | None = Field(default=None, gt=0)  # spending limit asked for
+    # Hints given at submission: every model call of the task goes to a match (None: any).
+    provider_hint: str | None = None
+    model_hint: str | None = None
 
 
 class TaskStartedData(Payload):

@@ -71,6 +71,11 @@ class CompletionRequest(BaseModel):
     tools: tuple[ToolSpec, ...] = ()
     # What the router should favour for this call; None lets the configured routing decide.
     prefer: Preference | None = None
+    # What a task's hints restrict it to: a provider (or a router deployment's name) and a
+    # model. A router sends only to deployments that match; a single provider is checked
+    # against them when the task is submitted.
+    provider: str | None = None
+    model: str | None = None
     # The caller's deadline for the whole call, waits and retries included.
     timeout_s: float | None = Field(default=None, gt=0)
     # Whose money the call spends: the task's budget applies when set.

@@ -51,6 +51,11 @@ class Deployment:
     def model(self) -> str:
         return self.connector.model
 
+    def matches(self, provider: str | None, model: str | None) -> bool:
+        """Whether hints allow this deployment: ``provider`` names its provider or the
+        deployment itself, ``model`` its model; None allows any."""
+        return provider in (None, self.provider, self.name) and model in (None, self.model)
+
     def cost_rate(self) -> Price | None:
         """The price used for this deployment: its own, free for an unpriced local one."""
         return FREE if self.price is None and self.local else self.price

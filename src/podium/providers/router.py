@@ -214,13 +214,27 @@ class Router:
         members = [self.deployments[n] for n in chain.deployments]
         larger = ([self.deployments[n] for n in self.chains[self.context_chain].deployments]
                   if self.context_chain else [])
+        hinted = ""
+        if request.provider is not None or request.model is not None:
+            # Hints are requirements: the chain's matching members first, then the others.
+            allowed = self.matching(request.provider, request.model)
+            names = {d.name for d in allowed}
+            in_chain = {d.name for d in members}
+            members = ([d for d in members if d.name in names]
+                       + [d for d in allowed if d.name not in in_chain])
+            larger = [d for d in larger if d.name in names]
+            hinted = f"hinted {_hint(request)}"
+            if not members:
+                raise ProviderError("router", f"no deployment serves {_hint(request)}",
+                                    kind="bad_request")
         windows = {d.name: await d.window() for d in {*members, *larger}}
         ordered, why = rank(members, prefer, tokens_in, request.max_tokens, windows)
         candidates, context = fit_context(ordered, larger, tokens_in + request.max_tokens,
                                           windows)
         if not candidates:
             raise ProviderError("router", context, kind="context_length")
-        reasons = [f"purpose {request.purpose!r} via chain {chain.name!r} {why}", context]
+        reasons = [f"purpose {request.purpose!r} via chain {chain.name!r} {why}", hinted,
+                   context]
         if chain.check_health:
             checked = [(d, await d.cached_health()) for d in candidates]
             healthy = [d for d, health in checked if health.ok]
@@ -380,6 +394,11 @@ class Router:
                            for name, h in checks)
         return Health(any(h.ok for _, h in checks), detail, time.perf_counter() - started)
 
+    def matching(self, provider: str | None, model: str | None) -> list[Deployment]:
+        """The deployments that hints allow, in configuration order (see
+        Deployment.matches)."""
+        return [d for d in self.deployments.values() if d.matches(provider, model)]
+
     async def models(self) -> list[str]:
         """The models of the deployments, in the order they are configured."""
         return list(dict.fromkeys(d.model for d in self.deployments.values()))
@@ -414,3 +433,8 @@ class Router:
     async def _close_connectors(self) -> None:
         for deployment in self.deployments.values():
             await deployment.connector.aclose()
+
+
+def _hint(request: CompletionRequest) -> str:
+    return " and ".join(f"{what} {value!r}" for what, value in
+                        (("provider", request.provider), ("model", request.model)) if value)

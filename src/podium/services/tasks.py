@@ -22,7 +22,7 @@ from dbos import error as dbos_error
 from podium.config import Settings
 from podium.events import TERMINAL_TYPES, Event, TaskState, project, state_at, validate_task_id
 from podium.events.types import TaskCreated, TaskCreatedData
-from podium.providers import Provider, ProvidersConfig, provider_for_run
+from podium.providers import Provider, ProvidersConfig, Router, provider_for_run
 from podium.sandbox import SandboxLimits, Workspace
 from podium.services.queue import Priority, QueueStatus, TaskQueue
 from podium.store import MAX_INTEGER, SqliteEventStore, TaskSummary
@@ -234,11 +234,7 @@ class TaskService(TaskReader):
         if len(prompt) > MAX_PROMPT_CHARS:
             raise InvalidInput("prompt", f"the task prompt is {len(prompt):,} characters; at "
                                          f"most {MAX_PROMPT_CHARS:,}")
-        for option, asked, served in (("provider", provider, self.provider.name),
-                                      ("model", model, self.provider.model)):
-            if asked is not None and asked != served:
-                raise InvalidInput(option, f"{option} {asked!r} is not available; this server "
-                                           f"runs {option} {served!r}")
+        _check_hints(self.provider, provider, model)
         try:
             rank = Priority.parse(priority)
         except ValueError as exc:
@@ -253,8 +249,9 @@ class TaskService(TaskReader):
                 self.queue.check_room()
                 self.store.append([TaskCreated(task_id=task_id, actor="user",
                                                data=TaskCreatedData(
-                    prompt=prompt, tests=tests, provider=self.provider.name,
-                    model=self.provider.model, max_rounds=max_rounds or self.settings.max_rounds,
+                    prompt=prompt, tests=tests, provider=provider or self.provider.name,
+                    model=model or self.provider.model, provider_hint=provider, model_hint=model,
+                    max_rounds=max_rounds or self.settings.max_rounds,
                     workspace=str(self.workspace(task_id)), tenant=tenant, priority=rank,
                     timeout_s=timeout_s, budget_usd=budget_usd,
                 ))], expected_version=0)
@@ -324,6 +321,24 @@ class TaskService(TaskReader):
                                getattr(created, "timeout_s", None) or self.settings.task_timeout_s)
         elif workflow.status == "CANCELLED" and not self.is_finished(task_id):
             cancellation.record(self.store, task_id, cancellation.reason_for(task_id))
+
+
+def _check_hints(served: Provider, provider: str | None, model: str | None) -> None:
+    """InvalidInput naming the hint that nothing this process runs can satisfy. A router
+    offers each deployment (by provider or deployment name, and model); a single provider
+    itself."""
+    offered = ([(d.name, d.provider, d.model) for d in served.deployments.values()]
+               if isinstance(served, Router) else [(served.name, served.name, served.model)])
+    by_provider = [o for o in offered if provider in (None, o[0], o[1])]
+    if not by_provider:
+        names = ", ".join(sorted({name for o in offered for name in o[:2]}))
+        raise InvalidInput("provider", f"provider {provider!r} is not available; this server "
+                                       f"runs {names}")
+    if model is not None and model not in {o[2] for o in by_provider}:
+        models = ", ".join(sorted({o[2] for o in by_provider}))
+        raise InvalidInput("model", f"model {model!r} is not available"
+                                    f"{f' from {provider}' if provider else ''}; this server "
+                                    f"runs {models}")
 
 
 def _ended(status: str) -> str:

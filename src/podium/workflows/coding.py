@@ -73,10 +73,14 @@ FEEDBACK_LINES = 30
 
 def _complete(request: CompletionRequest, task_id: str) -> Completion:
     # Steps run in DBOS worker threads; each call gets its own short-lived event loop.
-    # The request names its task, so the router holds the call to the task's budget.
+    # The request names its task, so the router holds the call to the task's budget and
+    # sends it only where the task's hints allow.
     created = current_runtime().store.read_task(task_id, limit=1)
-    budget = getattr(created[0].data, "budget_usd", None) if created else None
-    request = request.model_copy(update={"task_id": task_id, "budget_usd": budget})
+    data = created[0].data if created else None
+    request = request.model_copy(update={
+        "task_id": task_id, "budget_usd": getattr(data, "budget_usd", None),
+        "provider": getattr(data, "provider_hint", None),
+        "model": getattr(data, "model_hint", None)})
     return asyncio.run(current_runtime().provider.complete(request))
 
 
