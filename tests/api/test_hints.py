@@ -1,5 +1,5 @@
-"""Provider and model hints over REST: a server whose router has a cloud and a local
-deployment (protocol fakes on loopback) sends each task's model calls where its hints say."""
+"""A server whose router has a cloud and a local deployment (protocol fakes on loopback):
+each task's model calls go where its hints say, and /v1/providers reports each deployment."""
 
 from __future__ import annotations
 
@@ -64,3 +64,15 @@ def test_hints_nothing_serves_get_422_naming_what_is_offered(served: Served) -> 
     assert detail["loc"] == ["body", "model"]
     assert detail["msg"] == ("model 'gpt-4o' is not available from ollama; this server runs "
                              "qwen2.5-coder:7b")
+
+
+def test_each_deployment_is_reported_with_its_health_and_breaker(served: Served) -> None:
+    with served.client() as http:
+        reports = {p["deployment"]: p for p in http.get("/v1/providers").json()}
+        ready = http.get("/readyz").json()
+    assert set(reports) == {"cloud", "local"}
+    assert reports["cloud"]["name"] == "openai" and reports["cloud"]["model"] == "gpt-4o"
+    assert reports["local"]["name"] == "ollama"
+    assert "qwen2.5-coder:7b" in reports["local"]["models"]
+    assert all(r["status"] == "up" and r["breaker"] == "closed" for r in reports.values())
+    assert ready["status"] == "ready" and len(ready["providers"]) == 2

@@ -187,7 +187,8 @@ def test_probes_providers_and_metrics(served: Served, finished: str) -> None:
     assert ready.json()["database"]["ok"] is True
     assert providers == [{"name": "scripted", "model": "scripted", "status": "unknown",
                           "detail": "this provider has no health check",
-                          "models": ["scripted"], "breaker": None}]
+                          "models": ["scripted"], "breaker": None, "deployment": None,
+                          "requests_today": None}]
     assert stats == {"connections": 0, "capacity": 1000, "utilization": 0.0}
     text = metrics.text
     assert metrics.headers["content-type"].startswith("text/plain")

@@ -29,22 +29,43 @@ class ProviderReport:
     models: list[str] = field(default_factory=list)
     breaker: str | None = None  # the router's breaker state, when the provider has one
     checked_at: float = 0.0  # Unix time of the check
+    deployment: str | None = None  # the router's deployment this report is about
+    requests_today: int | None = None  # counted against the deployment's daily quota
 
 
 class ProviderMonitor:
     def __init__(self, provider: Provider, *, ttl_s: float = 10.0, timeout_s: float = 5.0):
         self.provider = provider
         self.ttl_s, self.timeout_s = ttl_s, timeout_s
-        self._cached: ProviderReport | None = None
+        self._cached: list[ProviderReport] = []
         self._lock = asyncio.Lock()
 
     async def reports(self) -> list[ProviderReport]:
+        """One report per deployment for a router, else one for the provider."""
         async with self._lock:
-            if self._cached is None or time.time() - self._cached.checked_at > self.ttl_s:
-                self._cached = await self._check()
-            return [self._cached]
+            if not self._cached or time.time() - self._cached[0].checked_at > self.ttl_s:
+                routed = callable(getattr(self.provider, "report", None))
+                self._cached = await (self._check_deployments() if routed
+                                      else self._check())
+            return self._cached
 
-    async def _check(self) -> ProviderReport:
+    async def _check_deployments(self) -> list[ProviderReport]:
+        router: Any = self.provider
+        try:
+            deployments = await asyncio.wait_for(router.report(), self.timeout_s)
+        except Exception as exc:  # noqa: BLE001  one failed look is every deployment unknown
+            detail = (f"health checks took longer than {self.timeout_s:g} s"
+                      if isinstance(exc, TimeoutError) else f"health checks failed: {exc}")
+            return [ProviderReport(name=d.provider, model=d.model, status="down",
+                                   detail=detail, models=[d.model], checked_at=time.time(),
+                                   deployment=d.name) for d in router.deployments.values()]
+        return [ProviderReport(
+            name=d.provider, model=d.model, status="up" if d.health.ok else "down",
+            detail=d.health.detail, models=d.models or [d.model], breaker=d.breaker,
+            checked_at=time.time(), deployment=d.name, requests_today=d.requests_today)
+            for d in deployments]
+
+    async def _check(self) -> list[ProviderReport]:
         provider: Any = self.provider
         status: HealthState = "unknown"
         detail = "this provider has no health check"
@@ -62,7 +83,7 @@ class ProviderMonitor:
             with contextlib.suppress(Exception):
                 models = list(await asyncio.wait_for(provider.models(), self.timeout_s))
         breaker = getattr(provider, "breaker_state", None)
-        return ProviderReport(name=provider.name, model=provider.model, status=status,
-                              detail=detail, models=models,
-                              breaker=str(breaker) if breaker is not None else None,
-                              checked_at=time.time())
+        return [ProviderReport(name=provider.name, model=provider.model, status=status,
+                               detail=detail, models=models,
+                               breaker=str(breaker) if breaker is not None else None,
+                               checked_at=time.time())]

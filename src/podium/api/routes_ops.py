@@ -56,7 +56,8 @@ def metrics(request: Request) -> Response:
 
 @router.get("/v1/providers", response_model=list[ProviderOut])
 async def providers(request: Request) -> list[ProviderOut]:
-    """The configured model provider: health, models and breaker state."""
+    """The model providers: health, models and breaker state; with a router, one entry per
+    deployment."""
     require_scope(request, READ)
     return await _providers(request)
 
@@ -64,7 +65,8 @@ async def providers(request: Request) -> list[ProviderOut]:
 async def _providers(request: Request) -> list[ProviderOut]:
     reports = await server(request).providers.reports()
     return [ProviderOut(name=r.name, model=r.model, status=r.status, detail=r.detail,
-                        models=r.models, breaker=r.breaker) for r in reports]
+                        models=r.models, breaker=r.breaker, deployment=r.deployment,
+                        requests_today=r.requests_today) for r in reports]
 
 
 @router.get("/v1/queue", response_model=QueueOut)

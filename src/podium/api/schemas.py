@@ -158,6 +158,8 @@ class ProviderOut(BaseModel):
     detail: str
     models: list[str]
     breaker: str | None
+    deployment: str | None = Field(default=None, description="the router's deployment")
+    requests_today: int | None = Field(default=None, description="against the daily quota")
 
 
 class WsStats(BaseModel):
