@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +22,25 @@ def events_of(served: Served, task_id: str) -> list[dict]:
         return http.get(f"/v1/tasks/{task_id}/events", params={"limit": 1000}).json()["events"]
 
 
-def test_priorities_limits_and_cancellation(served: Served) -> None:
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def dbos_log() -> Iterator[Collected]:
+    """What DBOS logs at WARNING and above (its logger does not propagate to pytest's)."""
+    handler = Collected()
+    logging.getLogger("dbos").addHandler(handler)
+    yield handler
+    logging.getLogger("dbos").removeHandler(handler)
+
+
+def test_priorities_limits_and_cancellation(served: Served, dbos_log: Collected) -> None:
     http = served.client()
     gate = http.post("/v1/tasks", json={"prompt": TASK, "tests": slow_tests(5)}).json()
     served.wait_for(gate["task_id"], ("running",))
@@ -61,6 +80,8 @@ def test_priorities_limits_and_cancellation(served: Served) -> None:
     assert gate_log[-1]["type"] == "TASK_CANCELLED"
     assert gate_log[-1]["data"]["reason"] == "cancelled by a local HTTP client"
     assert [e["type"] for e in gate_log].count("TASK_CANCELLED") == 1
+    # Cancelling a running task is a normal outcome, not an error with a traceback.
+    assert not [r.getMessage() for r in dbos_log.records if r.levelno >= logging.ERROR]
 
     # The rest run by priority: CRITICAL starts before LOW, though submitted after it.
     for reply in (low, critical):

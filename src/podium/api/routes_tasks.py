@@ -87,17 +87,18 @@ def list_tasks(request: Request, status: TaskStatus | None = None,
 
 
 @router.get("/{task_id}", response_model=TaskState, responses=_NOT_FOUND)
-def get_task(task_id: TaskId, request: Request) -> Response:
+async def get_task(task_id: TaskId, request: Request) -> Response:
     """The task's current state, projected from its event log."""
+    # On the event loop: from the state cache this is one indexed query, and the hop to a
+    # worker thread cost more than the read itself (docs/benchmarks.md).
     caller = require_scope(request, READ)
     return _state(server(request).service.state(task_id, tenant=caller.tenant))
 
 
 @router.get("/{task_id}/events", response_model=EventPage, responses=_NOT_FOUND)
 def get_events(task_id: TaskId, request: Request,
-               after: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="return events with a "
-                                           "greater "
-                                           "seq")] = 0,
+               after: Annotated[int, Query(ge=0, le=MAX_INTEGER,
+                                           description="return events with a greater seq")] = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> EventPage:
     """A page of the task's event log."""
     caller = require_scope(request, READ)

@@ -20,11 +20,12 @@ from dbos import DBOS
 from dbos import error as dbos_error
 
 from podium.config import Settings
-from podium.events import TERMINAL_TYPES, Event, TaskState, project, state_at, validate_task_id
+from podium.events import TERMINAL_TYPES, Event, TaskState, state_at, validate_task_id
 from podium.events.types import TaskCreated, TaskCreatedData
 from podium.providers import Provider, ProvidersConfig, Router, provider_for_run
 from podium.sandbox import SandboxLimits, Workspace
 from podium.services.queue import Priority, QueueStatus, TaskQueue
+from podium.services.state_cache import StateCache
 from podium.store import MAX_INTEGER, SqliteEventStore, TaskSummary
 from podium.workflows import Runtime, cancellation, launch_engine, shutdown_engine
 
@@ -107,6 +108,7 @@ class TaskReader:
         self.settings = settings
         self.store = store or SqliteEventStore(settings.database,
                                                max_event_bytes=settings.max_event_bytes)
+        self._states = StateCache(self.store)
 
     def close(self) -> None:
         self.store.close()
@@ -122,8 +124,14 @@ class TaskReader:
 
     def state(self, task_id: str, *, seq: int | None = None, at: datetime | None = None,
               tenant: str | None = None) -> TaskState:
-        events = self.events(task_id, tenant=tenant)
-        return project(events) if seq is None and at is None else state_at(events, seq=seq, at=at)
+        """The task's state now, or as it was at ``seq`` or ``at``. The current state is
+        shared with other readers: read it, never change it."""
+        if seq is not None or at is not None:
+            return state_at(self.events(task_id, tenant=tenant), seq=seq, at=at)
+        current = self._states.current(task_id)
+        if current is None or tenant not in (None, current[0]):
+            raise TaskNotFound(task_id)
+        return current[1]
 
     def list_tasks(self, *, tenant: str | None = None, status: str | None = None,
                    limit: int = 50, before: int | None = None) -> TaskPage:

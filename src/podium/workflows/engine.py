@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from dbos import DBOS, DBOSConfig
+from dbos import error as dbos_error
 
 from podium import __version__
 from podium.store import prepare_database
@@ -13,6 +15,19 @@ from podium.workflows.workers import Workers
 
 # Registers the workflow and its steps with DBOS; must happen before launch.
 from podium.workflows import coding  # noqa: F401  isort: skip
+
+
+class _ExpectedCancellation(logging.Filter):
+    """Drops DBOS's ERROR traceback for a workflow cancelled while it ran: in Podium that is
+    a normal outcome, which the task's log records as TASK_CANCELLED with its reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, (dbos_error.DBOSAwaitedWorkflowCancelledError,
+                                      dbos_error.DBOSWorkflowCancelledError))
+
+
+_DBOS_LOG = logging.getLogger("dbos")
 
 
 def launch_engine(runtime: Runtime) -> Workers:
@@ -40,6 +55,8 @@ def launch_engine(runtime: Runtime) -> Workers:
         "log_level": "WARNING",
     }
     DBOS(config=config)
+    if not any(isinstance(f, _ExpectedCancellation) for f in _DBOS_LOG.filters):
+        _DBOS_LOG.addFilter(_ExpectedCancellation())
     DBOS.launch()
     workers.start()
     return workers

@@ -59,6 +59,8 @@ class Workers:
         self._lease_s = lease_s
         self._conn = sqlite3.connect(database, isolation_level=None, timeout=30,
                                      check_same_thread=False)
+        # A heartbeat lost to a power cut costs nothing: it only says the process was alive.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.Lock()  # one connection, used by the caller and the heartbeat
         self._stopping = threading.Event()
         self._retiring = threading.Event()  # shutting down: keep beating, take nothing over
