@@ -1,5 +1,5 @@
-"""Readiness follows the provider's own health check: an unreachable model server, a model file
-that is there or not."""
+"""Readiness follows the provider's own health check (an unreachable model server, a model file
+that is there or not) and whether the database file can still be opened."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from podium.api.provider_status import ProviderMonitor
 from podium.providers import EmbeddedProvider, OpenAICompatProvider
-from tests.api.conftest import Served, free_loopback_socket, serving
+from tests.api.conftest import Served, free_loopback_socket, serving, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,22 @@ async def test_the_embedded_model_is_up_when_its_file_is_there(tmp_path: Path) -
     (missing,) = await ProviderMonitor(EmbeddedProvider(model_path=tmp_path / "gone.gguf")
                                        ).reports()
     assert missing.status == "down" and "model file missing" in missing.detail
+
+
+def test_readyz_is_503_naming_the_database_while_its_file_is_gone(served: Served) -> None:
+    database = served.settings.database
+    moved = database.with_name("moved-away.db")
+    with served.client() as http:
+        database.rename(moved)  # as an operator's mistake would: open connections still work
+        try:
+            gone = http.get("/readyz")
+        finally:
+            moved.rename(database)
+        back = wait_until(lambda: (r := http.get("/readyz")).json()["database"]["ok"] and r,
+                          "the database to be readable again", timeout=30)
+    assert gone.status_code == 503
+    body = gone.json()
+    assert body["database"]["ok"] is False
+    assert body["database"]["detail"].startswith(f"cannot read the event store at {database}")
+    assert "cannot read the event store" in body["reason"]
+    assert back.json()["database"] == {"ok": True, "detail": database.name}

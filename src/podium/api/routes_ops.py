@@ -28,10 +28,10 @@ async def readyz(request: Request) -> JSONResponse:
     fails, or while shutting down."""
     ctx = server(request)
     try:
-        await asyncio.to_thread(ctx.service.store.last_position)
+        await asyncio.to_thread(ctx.service.store.check_reachable)
         database = Check(ok=True, detail=str(ctx.service.store.path.name))
     except Exception as exc:  # any failure to read means not ready; say which
-        database = Check(ok=False, detail=f"cannot read the database: {exc}")
+        database = Check(ok=False, detail=str(exc))
     providers = await _providers(request)
     reasons = []
     if not database.ok:

@@ -278,6 +278,20 @@ class SqliteEventStore:
         return self._conn().execute("SELECT COALESCE(MAX(position), 0) FROM podium_events"
                                     ).fetchone()[0]
 
+    def check_reachable(self) -> None:
+        """StorageError unless the database file can be opened afresh and read, as a new
+        process would: open connections keep working on a file that was deleted or moved
+        away, and whatever they write then is lost with it."""
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("SELECT COALESCE(MAX(position), 0) FROM podium_events").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read the event store at {self.path}: {exc}") from exc
+
     def task_ids(self) -> list[str]:
         """Every task with at least one event, oldest first."""
         rows = self._conn().execute(
