@@ -82,6 +82,14 @@ def test_sigkill_mid_task_then_resume_completes_with_a_whole_log(tmp_path, scrip
     events = read_log(tmp_path, "killed")
     assert events[: len(before)] == before  # nothing stored before the kill changed
     assert_whole_log(events)
+    # The log says where the task was interrupted and who took it over.
+    (resumed,) = [e for e in events if e["type"] == "TASK_RESUMED"]
+    assert resumed["seq"] == len(before) + 1
+    started = next(e for e in events if e["type"] == "TASK_STARTED")
+    assert resumed["data"]["worker"] != started["data"]["worker"]
+    assert resumed["data"]["idle_s"] > 0
+    shown = podium("events", "killed", "--home", "home", cwd=tmp_path).stdout
+    assert "resumed by " in shown and " s interrupted" in shown
 
 
 def test_running_the_same_task_id_again_resumes_it(tmp_path, script, slow_tests):

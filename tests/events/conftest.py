@@ -26,7 +26,10 @@ from podium.events.types import (
     TaskCompleteData,
     TaskFailed,
     TaskFailedData,
+    TaskResumed,
+    TaskResumedData,
     TaskStarted,
+    TaskStartedData,
     TestPassed,
     TestPassedData,
     TestStarted,
@@ -44,7 +47,8 @@ def minimal_events():
     """One event of every type, in an order a real task could produce (ends completed)."""
     t = "task-1"
     return [
-        created(), TaskStarted(task_id=t),
+        created(), TaskStarted(task_id=t, data=TaskStartedData(worker="a")),
+        TaskResumed(task_id=t, data=TaskResumedData(worker="b", idle_s=12.5)),
         PlanningComplete(task_id=t, data=PlanningCompleteData(modules=[ModulePlan(name="main")])),
         ModuleStarted(task_id=t, data=ModuleStartedData(module="main")),
         ModuleIteration(task_id=t, data=ModuleIterationData(module="main", round=1)),

@@ -79,6 +79,7 @@ def test_every_type_is_handled(minimal_events) -> None:
     state = project(numbered(*minimal_events))
     assert state.status == "completed"
     assert {e.type for e in minimal_events} == set(EVENT_TYPES)
+    assert (state.resumptions, state.idle_seconds) == (1, 12.5)  # from TASK_RESUMED
 
 
 def test_tokens_cost_and_timings_add_up() -> None:

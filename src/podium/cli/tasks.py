@@ -189,6 +189,8 @@ def describe(event: Event) -> str | None:
             return f"task created ({d.provider}/{d.model}, up to {d.max_rounds} rounds)"
         case "TASK_STARTED":
             return "started"
+        case "TASK_RESUMED":
+            return f"[yellow]resumed[/yellow] by {d.worker} after {d.idle_s:.1f} s interrupted"
         case "PLANNING_COMPLETE":
             names = ", ".join(m.name for m in d.modules)
             note = f" [yellow](one-module fallback: {d.reason})[/yellow]" if d.fallback else ""

@@ -49,7 +49,8 @@ async def score_task(problem: Problem, task_id: str, events: list[Event]) -> Pro
     else:
         verdict = await score(problem, completion, other_files=others)
         passed, result = verdict.passed, verdict.result
-    wall = ((state.finished_at - state.started_at).total_seconds()
+    # Time spent interrupted (until another process resumed the task) is not the task's.
+    wall = ((state.finished_at - state.started_at).total_seconds() - state.idle_seconds
             if state.finished_at and state.started_at else 0.0)
     rejections = [e for e in events if e.type in ("QUALITY_VIOLATION", "TEST_FAILED")]
     rules = [v.rule for e in events if e.type == "QUALITY_VIOLATION" for v in e.data.violations]

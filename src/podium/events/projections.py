@@ -83,6 +83,8 @@ class TaskState:
     files: list[str] = field(default_factory=list)
     last_seq: int = 0
     stale_reports_ignored: int = 0
+    resumptions: int = 0  # times another process took the task over
+    idle_seconds: float = 0.0  # spent interrupted, before those take-overs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (clocks as plain dicts, datetimes as ISO strings)."""
@@ -203,6 +205,9 @@ def _apply(state: TaskState, event: Event) -> None:  # noqa: C901 - one branch p
         case "TASK_STARTED":
             state.status = "running"
             state.started_at = state.started_at or event.timestamp
+        case "TASK_RESUMED":
+            state.resumptions += 1
+            state.idle_seconds += data.idle_s
         case "PLANNING_COMPLETE":
             state.plan = list(data.modules)
             state.plan_fallback = data.fallback

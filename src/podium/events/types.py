@@ -53,6 +53,12 @@ class TaskStartedData(Payload):
     worker: str = ""
 
 
+class TaskResumedData(Payload):
+    worker: str = ""  # the process that took the task over
+    # Since the log's previous event: the interruption, plus any work lost with it.
+    idle_s: float = Field(ge=0)
+
+
 class PlanningCompleteData(Payload):
     modules: list[ModulePlan] = Field(min_length=1)
     fallback: bool = False  # True when the model's plan was unusable and a one-module plan was used
@@ -185,6 +191,14 @@ class TaskStarted(Envelope):
     data: TaskStartedData = TaskStartedData()
 
 
+class TaskResumed(Envelope):
+    """An execution continued a task that an earlier one had started: the process running it
+    stopped (a crash, a kill, a shutdown) and this one took it over."""
+
+    type: Literal["TASK_RESUMED"] = "TASK_RESUMED"
+    data: TaskResumedData
+
+
 class PlanningComplete(Envelope):
     type: Literal["PLANNING_COMPLETE"] = "PLANNING_COMPLETE"
     data: PlanningCompleteData
@@ -283,6 +297,7 @@ class UnknownEvent(Envelope):
 KnownEvent = Annotated[
     TaskCreated
     | TaskStarted
+    | TaskResumed
     | PlanningComplete
     | ModuleStarted
     | ModuleIteration
@@ -308,7 +323,7 @@ Event = KnownEvent | UnknownEvent
 EVENT_TYPES: dict[str, type[Envelope]] = {
     cls.model_fields["type"].default: cls
     for cls in (
-        TaskCreated, TaskStarted, PlanningComplete, ModuleStarted, ModuleIteration,
+        TaskCreated, TaskStarted, TaskResumed, PlanningComplete, ModuleStarted, ModuleIteration,
         CodeGenerated, TestsWritten, QualityViolation, TestStarted, TestPassed, TestFailed,
         CorrectionStarted, CorrectionCompleted, BugReportReceived, ModuleComplete, LlmCall,
         TaskComplete, TaskFailed, TaskCancelled,

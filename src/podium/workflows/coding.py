@@ -3,13 +3,16 @@
 It runs under DBOS: every step's result is checkpointed, so after a crash the workflow resumes
 from its last completed step. Steps append their events with ids derived from the step, so a
 step re-executed after a crash writes nothing twice (see runtime.StepLog). The workflow body
-itself only decides what to do next from step results, which keeps it deterministic.
+itself only decides what to do next from step results, which keeps it deterministic; the one
+thing it writes is TASK_RESUMED, when it continues a task an earlier execution started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import DBOS
@@ -24,7 +27,7 @@ from podium.agents.testing import (
     tests_file_name,
     tests_from_examples,
 )
-from podium.events import VectorClock
+from podium.events import TERMINAL_TYPES, VectorClock
 from podium.events.types import (
     CodeGenerated,
     CodeGeneratedData,
@@ -48,6 +51,8 @@ from podium.events.types import (
     TaskCreated,
     TaskFailed,
     TaskFailedData,
+    TaskResumed,
+    TaskResumedData,
     TaskStarted,
     TaskStartedData,
     TestFailed,
@@ -62,8 +67,9 @@ from podium.events.types import (
 )  # fmt: skip
 from podium.providers import Completion, CompletionRequest
 from podium.sandbox import Workspace, detect_isolation, run_tests
+from podium.store import ConcurrencyConflict
 from podium.workflows import cancellation
-from podium.workflows.runtime import StepLog, code_hash, current_runtime
+from podium.workflows.runtime import StepLog, code_hash, current_runtime, derived_event_id
 
 # Attempts at usable tests from the model before falling back to a smoke test.
 TEST_WRITING_ATTEMPTS = 2
@@ -245,6 +251,27 @@ def finish(task_id: str, failed_modules: list[str], started_at: float) -> str:
     return "completed"
 
 
+def note_resumption(task_id: str) -> None:
+    """Record TASK_RESUMED when this execution continues a task an earlier one started.
+
+    Not a step: DBOS runs the workflow body again on every execution, which is what tells a
+    resumption apart, and a step added here would renumber the steps of workflows recorded
+    before it. Appended only onto the log as read, so it never follows a terminal event.
+    """
+    store = current_runtime().store
+    events = store.read_task(task_id)
+    types = [e.type for e in events]
+    if "TASK_STARTED" not in types or TERMINAL_TYPES.intersection(types):
+        return
+    idle = (datetime.now(UTC) - events[-1].timestamp).total_seconds()
+    count = types.count("TASK_RESUMED") + 1
+    resumed = TaskResumed(
+        task_id=task_id, event_id=derived_event_id(f"{task_id}:resumed:{count}"),
+        data=TaskResumedData(worker=current_runtime().worker, idle_s=max(idle, 0.0)))
+    with contextlib.suppress(ConcurrencyConflict):  # something else was appended meanwhile
+        store.append([resumed], expected_version=events[-1].seq)
+
+
 @DBOS.step()
 def now() -> float:
     return time.time()
@@ -267,6 +294,7 @@ def coding_workflow(task_id: str) -> str:
     TASK_CANCELLED naming why (see cancellation.py).
     """
     with cancellation.executing(task_id):
+        note_resumption(task_id)
         try:
             started_at = now()
             try:

@@ -48,6 +48,11 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
+def derived_event_id(key: str) -> uuid.UUID:
+    """The same id for the same key, in any process: re-appending it is a no-op."""
+    return uuid.uuid5(_EVENT_NAMESPACE, key)
+
+
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()[:16]
 
@@ -65,7 +70,7 @@ class StepLog:
         stamped = []
         for event in events:
             self._count += 1
-            event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{self._key}:{self._count}")
+            event_id = derived_event_id(f"{self._key}:{self._count}")
             stamped.append(event.model_copy(update={"event_id": event_id}))
         return self.store.append(stamped)
 
