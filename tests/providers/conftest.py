@@ -6,15 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from podium.providers import packaged_model_path
+from podium.providers import Router, packaged_model_path
+from podium.providers.deployment import Deployment
 from tests.providers.fakes import anthropic_api, gemini_api, ollama, openai_cloud
 from tests.providers.fakes.harness import FakeServer, free_port
+from tests.providers.routers import router
 
 SERVER_START_TIMEOUT_S = 180
 
@@ -105,3 +108,17 @@ def anthropic_fake(_anthropic: FakeServer) -> FakeServer:
 def gemini_fake(_gemini: FakeServer) -> FakeServer:
     _gemini.reset()
     return _gemini
+
+
+@pytest.fixture
+def make() -> Iterator[Callable[..., Router]]:
+    """Builds routers over the fakes (see routers.py) and closes them after the test."""
+    built: list[Router] = []
+
+    def build(*deployments: Deployment, **options: Any) -> Router:
+        built.append(router(*deployments, **options))
+        return built[-1]
+
+    yield build
+    for r in built:
+        r.close()

@@ -18,22 +18,9 @@ from podium.providers.errors import ProviderError as Error
 from podium.providers.ledger import Ledger, utc_day
 from podium.providers.limits import LimitSpec, RateLimits
 from tests.providers.fakes.harness import FakeServer
-from tests.providers.routers import ollama_deployment, openai_deployment, router
+from tests.providers.routers import ollama_deployment, openai_deployment
 
 GPT = Price(2.5, 10.0)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Router]]:
-    built: list[Router] = []
-
-    def build(*deployments, **options) -> Router:  # type: ignore[no-untyped-def]
-        built.append(router(*deployments, **options))
-        return built[-1]
-
-    yield build
-    for r in built:
-        r.close()
 
 
 @pytest.fixture
@@ -143,9 +130,9 @@ async def test_reserve_then_settle_holds_concurrent_calls_to_the_budget() -> Non
     first = await budgets.reserve(limits, 0.6, "call one")
     with pytest.raises(BudgetExceeded, match="\\$0.4000 .*\\$0.6000 held by calls under way"):
         await budgets.reserve(limits, 0.6, "call two")
-    await budgets.record("t1", 0.1)  # call one cost less than its worst case...
+    await budgets.record("t1", 0.1)  # call one cost less than its worst case,
     budgets.release(first)
-    await budgets.reserve(limits, 0.6, "call two")  # ...so call two now fits
+    await budgets.reserve(limits, 0.6, "call two")  # so call two now fits
 
 
 async def test_a_task_over_budget_falls_back_to_a_free_model_then_stops(

@@ -7,7 +7,7 @@ fake. Timeouts are half a second so the suite stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -18,25 +18,11 @@ from tests.providers.fakes.harness import ANSWER, TEXT, FakeServer, Fault, statu
 from tests.providers.routers import (
     ollama_deployment,
     openai_deployment,
-    router,
     segments,
     texts,
 )
 
 REQUEST = CompletionRequest(prompt="write add", max_tokens=64)
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Router]]:
-    built: list[Router] = []
-
-    def build(*deployments, **options) -> Router:  # type: ignore[no-untyped-def]
-        built.append(router(*deployments, **options))
-        return built[-1]
-
-    yield build
-    for r in built:
-        r.close()
 
 
 async def received(r: Router, request: CompletionRequest = REQUEST,

@@ -3,7 +3,7 @@ health-checked local-first chain; and the reason that ends up in LLM_CALL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -11,20 +11,7 @@ from podium.providers import CompletionRequest, ProviderError, Router
 from podium.providers.costs import Price
 from podium.providers.routing import Chain, Route
 from tests.providers.fakes.harness import FakeServer, free_port
-from tests.providers.routers import ollama_deployment, openai_deployment, router
-
-
-@pytest.fixture
-def make() -> Iterator[Callable[..., Router]]:
-    built: list[Router] = []
-
-    def build(*deployments, **options) -> Router:  # type: ignore[no-untyped-def]
-        built.append(router(*deployments, **options))
-        return built[-1]
-
-    yield build
-    for r in built:
-        r.close()
+from tests.providers.routers import ollama_deployment, openai_deployment
 
 
 async def test_purposes_route_to_a_strong_or_a_fast_model(

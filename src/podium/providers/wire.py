@@ -26,15 +26,7 @@ async def ndjson_objects(response: httpx.Response, provider: str) -> AsyncIterat
     async for line in response.aiter_lines():
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            raise ProviderError(provider, f"malformed line in the stream: {line[:200]!r}",
-                                kind="protocol") from None
-        if not isinstance(value, dict):
-            raise ProviderError(provider, f"stream line is not a JSON object: {line[:200]!r}",
-                                kind="protocol")
-        yield value
+        yield _json_object(line, provider, "line")
 
 
 async def server_sent_events(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
@@ -62,13 +54,19 @@ async def server_sent_events(response: httpx.Response) -> AsyncIterator[ServerSe
 
 def json_data(event: ServerSentEvent, provider: str) -> dict[str, Any]:
     """An event's data as a JSON object, or a ``protocol`` error quoting it."""
+    return _json_object(event.data, provider, "event")
+
+
+def _json_object(text: str, provider: str, what: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object, or a ``protocol`` error naming ``what`` it was (a
+    stream's line or event) and quoting it."""
     try:
-        value = json.loads(event.data)
+        value = json.loads(text)
     except ValueError:
-        raise ProviderError(provider, f"malformed event in the stream: {event.data[:200]!r}",
+        raise ProviderError(provider, f"malformed {what} in the stream: {text[:200]!r}",
                             kind="protocol") from None
     if not isinstance(value, dict):
-        raise ProviderError(provider, f"stream event is not a JSON object: {event.data[:200]!r}",
+        raise ProviderError(provider, f"stream {what} is not a JSON object: {text[:200]!r}",
                             kind="protocol")
     return value
 
